@@ -1,0 +1,88 @@
+"""Command line: `python -m replication {params,notebook,train,book,data} ...`.
+
+The same config classes as the notebooks, so `-p key value` is checked the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import chapters
+from .config import ConfigError
+from .data import DatasetError
+
+
+def _params(pairs: list[list[str]] | None) -> dict:
+    from .notebooks import parse_value
+
+    return {k: parse_value(v) for k, v in (pairs or [])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m replication", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("name", choices=chapters.names())
+        p.add_argument("--profile", default="auto", help="quick, paper or auto (paper on a GPU)")
+        p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"),
+                       help="override one parameter (repeatable), as papermill's -p")
+        p.add_argument("--results-dir", default=None)
+        p.add_argument("--run-name", default=None)
+
+    p = sub.add_parser("params", help="list a chapter's parameters with their profile values")
+    p.add_argument("name", choices=chapters.names())
+    p = sub.add_parser("notebook", help="execute a chapter notebook with Papermill")
+    common(p)
+    p = sub.add_parser("train", help="train a chapter's model without the notebook (long runs)")
+    common(p)
+    p.add_argument("--time-budget-minutes", type=float, default=None,
+                   help="stop after the epoch that crosses this; re-run to resume")
+    p = sub.add_parser("book", help="assemble executed notebooks and build the book")
+    p.add_argument("--profile", default="auto", choices=["auto", "paper", "quick"])
+    p.add_argument("--no-strict", action="store_true")
+    p = sub.add_parser("data", help="verify (or, online, download) MNIST")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--download", action="store_true")
+    args = ap.parse_args(argv)
+
+    try:
+        if args.cmd == "params":
+            import pandas as pd
+
+            pd.set_option("display.width", 200, "display.max_colwidth", 70)
+            print(pd.DataFrame(chapters.config_class(args.name).describe()).to_string(index=False))
+        elif args.cmd == "notebook":
+            from .notebooks import execute
+
+            out = execute(args.name, args.profile, _params(args.parameter), args.results_dir,
+                          args.run_name)
+            print(f"executed notebook: {out}")
+        elif args.cmd == "train":
+            import importlib
+
+            mod = importlib.import_module(f"replication.chapters.{args.name}")
+            if not hasattr(mod, "train_cli"):
+                raise ConfigError(f"{args.name} has no long training stage; use `notebook`")
+            mod.train_cli(args.profile, _params(args.parameter), args.results_dir, args.run_name,
+                          args.time_budget_minutes)
+        elif args.cmd == "book":
+            from .book import build
+
+            print(f"book: {build(args.profile, strict=not args.no_strict)}/index.html")
+        elif args.cmd == "data":
+            from .data import download_mnist, locate_mnist
+
+            if args.download:
+                print(f"downloaded to {download_mnist(args.data_dir)}")
+            for name, path in locate_mnist(args.data_dir).items():
+                print(f"ok  {name}: {path}")
+    except (ConfigError, DatasetError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""Run folders under `results/`: provenance, atomic writes, and the chapter's `summary.json`.
+
+A run writes into a hidden staging folder and only `commit()` swaps it into place, so a run that
+fails or is killed half-way leaves the last good result untouched. Profiles live side by side
+(`results/<chapter>/<run_name>/`) so a quick laptop run never replaces a paper result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+import torch
+
+from .config import ExperimentConfig
+from .paths import project_root
+
+PROFILE_RANK = {"paper": 2, "quick": 1}
+
+
+def git_state(cwd: Path | None = None) -> dict[str, Any]:
+    """The commit the code ran at and whether the tree had uncommitted changes."""
+    cwd = cwd or project_root()
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": commit or "unknown", "git_dirty": bool(status) if status is not None else None}
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def library_versions() -> dict[str, str]:
+    import numpy
+    import scipy
+    import torchvision
+
+    return {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "cuda": str(torch.version.cuda),
+        "torchvision": torchvision.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, torch.Tensor):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _clean(obj: Any) -> Any:
+    """JSON has no NaN/inf: write them as null rather than producing invalid JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    text = json.dumps(_clean(obj), indent=2, sort_keys=False, default=_json_default)
+    atomic_write_bytes(path, (text + "\n").encode())
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path to write to; it replaces `path` only if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def run_name_for(cfg: ExperimentConfig, run_name: str | None = None) -> str:
+    """A run with parameters off its profile is stored as `<profile>-custom` unless named."""
+    if run_name:
+        return run_name
+    return cfg.profile + ("-custom" if cfg.differs_from_profile() else "")
+
+
+class RunStore:
+    """One run's output folder, staged until `commit()`."""
+
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        *,
+        results_dir: str | Path | None = None,
+        run_name: str | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.chapter = cfg.CHAPTER
+        self.root = Path(results_dir) if results_dir else project_root() / "results"
+        self.run_name = run_name_for(cfg, run_name)
+        self.chapter_dir = self.root / self.chapter
+        self.final_dir = self.chapter_dir / self.run_name
+        self.chapter_dir.mkdir(parents=True, exist_ok=True)
+        self.dir = Path(tempfile.mkdtemp(dir=self.chapter_dir, prefix=f".{self.run_name}.staging-"))
+        self.started = datetime.now(timezone.utc)
+        self._t0 = time.perf_counter()
+        self.device = None  # set by the chapter once it resolves the device
+        self.extra_provenance: dict[str, Any] = {}
+        self.committed = False
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """Checkpoints outlive failed runs, so they sit beside the run folder, not in staging."""
+        return self.chapter_dir / "_checkpoints" / self.run_name
+
+    # -- writers (all into staging) -------------------------------------------------------
+    def path(self, name: str) -> Path:
+        p = self.dir / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        p = self.path(name)
+        atomic_write_json(p, obj)
+        return p
+
+    def write_csv(self, name: str, df: pd.DataFrame) -> Path:
+        p = self.path(name)
+        with atomic_path(p) as tmp:
+            df.to_csv(tmp, index=False)
+        return p
+
+    def save_figure(self, name: str, fig: Any) -> list[Path]:
+        """PNG for the book and quick looks, SVG for print; both from the same figure."""
+        out = []
+        for ext in ("png", "svg"):
+            p = self.path(f"figures/{name}.{ext}")
+            with atomic_path(p) as tmp:
+                fig.savefig(tmp, format=ext, dpi=120, bbox_inches="tight")
+            out.append(p)
+        return out
+
+    # -- provenance --------------------------------------------------------------------------
+    def provenance(self) -> dict[str, Any]:
+        dev = self.device or torch.device("cpu")
+        return {
+            "chapter": self.chapter,
+            "run_name": self.run_name,
+            "profile": self.cfg.profile,
+            "seed": self.cfg.seed,
+            "config": self.cfg.as_dict(),
+            "overrides_off_profile": self.cfg.differs_from_profile(),
+            **git_state(),
+            "device": device_name(dev),
+            "device_type": dev.type,
+            "versions": library_versions(),
+            "host": platform.node(),
+            "started_utc": self.started.isoformat(timespec="seconds"),
+            "wall_time_s": round(time.perf_counter() - self._t0, 2),
+            **self.extra_provenance,
+        }
+
+    def write_summary(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        prov = self.provenance()
+        summary = {
+            **metrics,
+            "profile": prov["profile"],
+            "run_name": self.run_name,
+            "device": prov["device"],
+            "git_commit": prov["git_commit"],
+            "git_dirty": prov["git_dirty"],
+            "seed": prov["seed"],
+            "wall_time_s": prov["wall_time_s"],
+            "started_utc": prov["started_utc"],
+        }
+        self.write_json("summary.json", summary)
+        return summary
+
+    def commit(self) -> Path:
+        """Swap the staged folder into place; update the chapter's headline summary."""
+        self.write_json("provenance.json", self.provenance())
+        backup = None
+        if self.final_dir.exists():
+            backup = self.chapter_dir / f".{self.run_name}.old-{os.getpid()}"
+            os.replace(self.final_dir, backup)
+        os.replace(self.dir, self.final_dir)
+        if backup is not None:
+            # keep an executed notebook of the earlier run only if the new run brings none
+            shutil.rmtree(backup, ignore_errors=True)
+        self.committed = True
+        self.dir = self.final_dir
+        self._update_headline()
+        return self.final_dir
+
+    def _update_headline(self) -> None:
+        """`results/<chapter>/summary.json` shows the best-ranked profile run: paper over quick.
+
+        Custom runs never become the headline; a quick run never replaces a paper one.
+        """
+        summary_path = self.final_dir / "summary.json"
+        if not summary_path.exists() or self.run_name != self.cfg.profile:
+            return
+        headline = self.chapter_dir / "summary.json"
+        if headline.exists():
+            current = json.loads(headline.read_text())
+            if PROFILE_RANK.get(current.get("profile"), 0) > PROFILE_RANK[self.cfg.profile]:
+                return
+        atomic_write_bytes(headline, summary_path.read_bytes())
+
+    def discard(self) -> None:
+        if not self.committed:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def load_run(results_dir: Path, chapter: str, run_name: str) -> dict[str, Any]:
+    d = Path(results_dir) / chapter / run_name
+    return {
+        "summary": json.loads((d / "summary.json").read_text()),
+        "provenance": json.loads((d / "provenance.json").read_text()),
+        "dir": d,
+    }
+
+
+def provenance_table(prov: dict[str, Any]) -> pd.DataFrame:
+    """The provenance as a two-column table for a book page."""
+    v = prov.get("versions", {})
+    rows = [
+        ("run", f"{prov['chapter']}/{prov['run_name']}"),
+        ("profile", prov["profile"]),
+        ("seed", prov["seed"]),
+        ("parameters off the profile", json.dumps(prov.get("overrides_off_profile", {})) or "none"),
+        ("git commit", f"{prov['git_commit']}" + (" (uncommitted changes)" if prov.get("git_dirty") else "")),
+        ("device", prov["device"]),
+        ("torch / CUDA", f"{v.get('torch')} / {v.get('cuda')}"),
+        ("python / torchvision", f"{v.get('python')} / {v.get('torchvision')}"),
+        ("started (UTC)", prov["started_utc"]),
+        ("wall time", f"{prov['wall_time_s']:.0f} s"),
+    ]
+    return pd.DataFrame(rows, columns=["provenance", "value"]).set_index("provenance")
