@@ -101,6 +101,9 @@ class ExperimentConfig:
     CHAPTER: ClassVar[str] = ""
     # Per profile, the values that differ from the field defaults (the defaults are `paper`).
     PROFILE_OVERRIDES: ClassVar[dict[str, dict[str, Any]]] = {}
+    # Fields that decide where or how long a run goes, not what it measures: changing them does
+    # not make a run custom.
+    BUDGET_FIELDS: ClassVar[tuple[str, ...]] = ("device", "data_dir")
 
     profile: str = param("paper", "named set of budgets", choices=PROFILES)
     seed: int = param(0, "seed of every random draw (weights, noise, batches, dropout)", min=0)
@@ -153,7 +156,7 @@ class ExperimentConfig:
         return {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
-            if f.name not in ("device", "data_dir")
+            if f.name not in self.BUDGET_FIELDS
             and getattr(self, f.name) != getattr(base, f.name)
         }
 

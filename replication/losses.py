@@ -11,7 +11,7 @@ Generator costs follow Goodfellow's NIPS 2016 tutorial, including its factor 1/2
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

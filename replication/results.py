@@ -16,10 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 import torch
@@ -123,6 +124,12 @@ def atomic_path(path: Path) -> Iterator[Path]:
         Path(tmp).unlink(missing_ok=True)
 
 
+def checkpoint_dir(results_dir: str | Path | None, chapter: str, run_name: str) -> Path:
+    """Checkpoints outlive failed runs, so they sit beside run folders, never in staging."""
+    root = Path(results_dir) if results_dir else project_root() / "results"
+    return root / chapter / "_checkpoints" / run_name
+
+
 def run_name_for(cfg: ExperimentConfig, run_name: str | None = None) -> str:
     """A run with parameters off its profile is stored as `<profile>-custom` unless named."""
     if run_name:
@@ -148,7 +155,7 @@ class RunStore:
         self.final_dir = self.chapter_dir / self.run_name
         self.chapter_dir.mkdir(parents=True, exist_ok=True)
         self.dir = Path(tempfile.mkdtemp(dir=self.chapter_dir, prefix=f".{self.run_name}.staging-"))
-        self.started = datetime.now(timezone.utc)
+        self.started = datetime.now(UTC)
         self._t0 = time.perf_counter()
         self.device = None  # set by the chapter once it resolves the device
         self.extra_provenance: dict[str, Any] = {}
@@ -156,8 +163,7 @@ class RunStore:
 
     @property
     def checkpoint_dir(self) -> Path:
-        """Checkpoints outlive failed runs, so they sit beside the run folder, not in staging."""
-        return self.chapter_dir / "_checkpoints" / self.run_name
+        return checkpoint_dir(self.root, self.chapter, self.run_name)
 
     # -- writers (all into staging) -------------------------------------------------------
     def path(self, name: str) -> Path:

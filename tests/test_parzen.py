@@ -115,7 +115,9 @@ def test_float32_mnist_like_sigma_0_1_within_documented_tolerance():
     x32, c32 = x.astype(np.float32), c.astype(np.float32)
     out = log_likelihood(torch.from_numpy(x32), torch.from_numpy(c32), 0.1).numpy()
     # exact float64 arithmetic on the float32-rounded data
-    np.testing.assert_allclose(out, numpy_reference_log_likelihood(x32, c32, 0.1), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(
+        out, numpy_reference_log_likelihood(x32, c32, 0.1), rtol=0, atol=1e-8
+    )
     # and the rounding of the inputs themselves costs < 1e-3 nats (about 3e-5 measured)
     np.testing.assert_allclose(out, numpy_reference_log_likelihood(x, c, 0.1), rtol=0, atol=1e-3)
 
@@ -154,9 +156,10 @@ def test_evaluate_scores_test_points_at_the_selected_sigma():
     assert res.se == pytest.approx(ll.std() / math.sqrt(41), rel=1e-9)
     assert (res.n_centres, res.n_test) == (80, 41)
     assert res.sigmas == pytest.approx(np.logspace(-1, 0, 10).tolist())
-    assert len(res.valid_mean_ll) == 10 and max(res.valid_mean_ll) == res.valid_mean_ll[
-        res.sigmas.index(res.sigma)
-    ]
+    assert (
+        len(res.valid_mean_ll) == 10
+        and max(res.valid_mean_ll) == res.valid_mean_ll[res.sigmas.index(res.sigma)]
+    )
     d = res.as_dict()
     assert d["mean"] == res.mean and set(d) == {f.name for f in dataclasses.fields(res)}
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -230,7 +233,7 @@ def test_blocks_used_by_log_likelihood_respect_budget_and_cover_every_pair(monke
             yield r0, r1, c0, block
 
     monkeypatch.setattr(parzen, "_distance_blocks", recording)
-    out = log_likelihood(x, c, [0.1, 0.4], max_batch_bytes=budget)
+    out = log_likelihood(x, c, [0.1, 0.4], batch_size=6, max_batch_bytes=budget)
     covered = np.zeros((29, 41), dtype=int)
     for r0, r1, c0, c1 in seen:
         covered[r0:r1, c0:c1] += 1
