@@ -26,8 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("name", choices=chapters.names())
         p.add_argument("--profile", default="auto", help="quick, paper or auto (paper on a GPU)")
-        p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"),
-                       help="override one parameter (repeatable), as papermill's -p")
+        p.add_argument(
+            "-p",
+            "--parameter",
+            nargs=2,
+            action="append",
+            metavar=("KEY", "VALUE"),
+            help="override one parameter (repeatable), as papermill's -p",
+        )
         p.add_argument("--results-dir", default=None)
         p.add_argument("--run-name", default=None)
 
@@ -37,8 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     common(p)
     p = sub.add_parser("train", help="train a chapter's model without the notebook (long runs)")
     common(p)
-    p.add_argument("--time-budget-minutes", type=float, default=None,
-                   help="stop after the epoch that crosses this; re-run to resume")
+    p.add_argument(
+        "--time-budget-minutes",
+        type=float,
+        default=None,
+        help="stop after the epoch that crosses this; re-run to resume",
+    )
     p = sub.add_parser("book", help="assemble executed notebooks and build the book")
     p.add_argument("--profile", default="auto", choices=["auto", "paper", "quick"])
     p.add_argument("--no-strict", action="store_true")
@@ -56,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "notebook":
             from .notebooks import execute
 
-            out = execute(args.name, args.profile, _params(args.parameter), args.results_dir,
-                          args.run_name)
+            out = execute(
+                args.name, args.profile, _params(args.parameter), args.results_dir, args.run_name
+            )
             print(f"executed notebook: {out}")
         elif args.cmd == "train":
             import importlib
@@ -65,8 +76,13 @@ def main(argv: list[str] | None = None) -> int:
             mod = importlib.import_module(f"replication.chapters.{args.name}")
             if not hasattr(mod, "train_cli"):
                 raise ConfigError(f"{args.name} has no long training stage; use `notebook`")
-            mod.train_cli(args.profile, _params(args.parameter), args.results_dir, args.run_name,
-                          args.time_budget_minutes)
+            mod.train_cli(
+                args.profile,
+                _params(args.parameter),
+                args.results_dir,
+                args.run_name,
+                args.time_budget_minutes,
+            )
         elif args.cmd == "book":
             from .book import build
 

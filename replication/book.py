@@ -32,7 +32,7 @@ def _placeholder(name: str, profile: str) -> str:
     return (
         f"# {name.replace('_', ' ').capitalize()}\n\n"
         "```{warning}\n"
-        f"This chapter has no executed notebook for profile `{profile}` yet, so there is nothing to "
+        f"This chapter has no executed notebook for profile `{profile}` yet: nothing to "
         f"show. Run it with `nox -s notebook -- {name} --profile {profile}` and rebuild the book.\n"
         "```\n"
     )
@@ -50,8 +50,14 @@ def _status_page(rows: list[dict]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append("| " + " | ".join(str(r.get(k, "")) for k in
-                     ("chapter", "run", "profile", "device", "git_commit", "started", "wall")) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                str(r.get(k, ""))
+                for k in ("chapter", "run", "profile", "device", "git_commit", "started", "wall")
+            )
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -62,7 +68,9 @@ def stage(profile: str = "auto", results_dir: Path | None = None) -> Path:
     results_dir = Path(results_dir) if results_dir else root / "results"
     src = root / "book" / "_build" / "src"
     shutil.rmtree(src, ignore_errors=True)
-    shutil.copytree(root / "book", src, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
+    shutil.copytree(
+        root / "book", src, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints")
+    )
     rows = []
     for name in chapters.names():
         target = src / "chapters" / f"{name}.ipynb"
@@ -78,12 +86,17 @@ def stage(profile: str = "auto", results_dir: Path | None = None) -> Path:
         prov_path = nb.parent / "provenance.json"
         prov = json.loads(prov_path.read_text()) if prov_path.exists() else {}
         commit = prov.get("git_commit", "?")
-        rows.append({
-            "chapter": f"[{name}](chapters/{name})", "run": f"`{nb.parent.relative_to(results_dir)}`",
-            "profile": prov.get("profile", "?"), "device": prov.get("device", "?"),
-            "git_commit": f"`{commit[:10]}`" + (" (dirty)" if prov.get("git_dirty") else ""),
-            "started": prov.get("started_utc", "?"), "wall": f"{prov.get('wall_time_s', 0):.0f} s",
-        })
+        rows.append(
+            {
+                "chapter": f"[{name}](chapters/{name})",
+                "run": f"`{nb.parent.relative_to(results_dir)}`",
+                "profile": prov.get("profile", "?"),
+                "device": prov.get("device", "?"),
+                "git_commit": f"`{commit[:10]}`" + (" (dirty)" if prov.get("git_dirty") else ""),
+                "started": prov.get("started_utc", "?"),
+                "wall": f"{prov.get('wall_time_s', 0):.0f} s",
+            }
+        )
     (src / "status.md").write_text(_status_page(rows))
     return src
 
@@ -91,8 +104,13 @@ def stage(profile: str = "auto", results_dir: Path | None = None) -> Path:
 def build(profile: str = "auto", results_dir: Path | None = None, strict: bool = True) -> Path:
     src = stage(profile, results_dir)
     out = project_root() / "book"
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(src),
-           "--path-output", str(out)]
+    cmd = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(src),
+        "--path-output",
+        str(out),
+    ]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
     subprocess.run(cmd, check=True)

@@ -29,7 +29,7 @@ def param(
     max: float | None = None,
     choices: tuple[Any, ...] | None = None,
 ) -> Any:
-    """A config field that documents itself: help text, allowed range and where the value comes from."""
+    """A field that documents itself: help, allowed range, and where the value comes from."""
     meta = {"help": help, "source": source, "min": min, "max": max, "choices": choices}
     return field(default=default, metadata=meta)
 
@@ -118,7 +118,9 @@ class ExperimentConfig:
             value = _check_value(f.name, getattr(self, f.name), hints[f.name], dict(f.metadata))
             object.__setattr__(self, f.name, value)
         if not (self.device in ("auto", "cpu") or self.device.startswith("cuda")):
-            raise ConfigError(f"parameter 'device' must be auto, cpu or cuda[:N], got {self.device!r}")
+            raise ConfigError(
+                f"parameter 'device' must be auto, cpu or cuda[:N], got {self.device!r}"
+            )
         self.check()
 
     def check(self) -> None:
@@ -156,8 +158,7 @@ class ExperimentConfig:
         return {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
-            if f.name not in self.BUDGET_FIELDS
-            and getattr(self, f.name) != getattr(base, f.name)
+            if f.name not in self.BUDGET_FIELDS and getattr(self, f.name) != getattr(base, f.name)
         }
 
     def as_dict(self) -> dict[str, Any]:

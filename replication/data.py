@@ -24,13 +24,21 @@ MNIST_ENV = "MNIST_DIR"
 # name -> (MD5 of the .gz as torchvision lists it, MD5 of the decompressed IDX file)
 MNIST_FILES: dict[str, tuple[str, str]] = {
     "train-images-idx3-ubyte": (
-        "f68b3c2dcbeaaa9fbdd348bbdeb94873", "6bbc9ace898e44ae57da46a324031adb"),
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "6bbc9ace898e44ae57da46a324031adb",
+    ),
     "train-labels-idx1-ubyte": (
-        "d53e105ee54ea40749a09fcbcd1e9432", "a25bea736e30d166cdddb491f175f624"),
+        "d53e105ee54ea40749a09fcbcd1e9432",
+        "a25bea736e30d166cdddb491f175f624",
+    ),
     "t10k-images-idx3-ubyte": (
-        "9fb629c4189551a2d022fa330f9573f3", "2646ac647ad5339dbf082846283269ea"),
+        "9fb629c4189551a2d022fa330f9573f3",
+        "2646ac647ad5339dbf082846283269ea",
+    ),
     "t10k-labels-idx1-ubyte": (
-        "ec29112dd5afa0611ce80d1b7f02629c", "27ae3e4e09519cfbb04c329615203637"),
+        "ec29112dd5afa0611ce80d1b7f02629c",
+        "27ae3e4e09519cfbb04c329615203637",
+    ),
 }
 
 # The paper's splits (mnist.yaml of goodfeli/adversarial): train on training images 0..50,000,
@@ -51,7 +59,7 @@ def md5(path: Path) -> str:
 
 
 def mnist_search_dirs(data_dir: str | Path | None = None) -> list[Path]:
-    """Where MNIST is looked for, in order: the option, $MNIST_DIR, then data/mnist in the project."""
+    """Where MNIST is looked for: the option, else $MNIST_DIR, else data/mnist in the project."""
     dirs: list[Path] = []
     if data_dir:
         dirs.append(Path(data_dir))
@@ -113,8 +121,10 @@ class MnistSplits:
     files: dict[str, str]
 
     def to(self, device: torch.device) -> MnistSplits:
-        moved = {k: getattr(self, k).to(device) for k in
-                 ("train", "valid", "test", "train_labels", "valid_labels", "test_labels")}
+        moved = {
+            k: getattr(self, k).to(device)
+            for k in ("train", "valid", "test", "train_labels", "valid_labels", "test_labels")
+        }
         return MnistSplits(**moved, files=self.files)
 
 
@@ -138,8 +148,12 @@ def load_mnist(data_dir: str | Path | None = None) -> MnistSplits:
         y_train, y_test = train.targets.long(), test.targets.long()
     stop = MNIST_TRAIN_STOP
     return MnistSplits(
-        train=x_train[:stop].contiguous(), valid=x_train[stop:].contiguous(), test=x_test,
-        train_labels=y_train[:stop], valid_labels=y_train[stop:], test_labels=y_test,
+        train=x_train[:stop].contiguous(),
+        valid=x_train[stop:].contiguous(),
+        test=x_test,
+        train_labels=y_train[:stop],
+        valid_labels=y_train[stop:],
+        test_labels=y_test,
         files={k: str(v) for k, v in files.items()},
     )
 

@@ -30,8 +30,10 @@ class Generator(nn.Module):
         super().__init__()
         self.noise_dim = noise_dim
         self.net = nn.Sequential(
-            nn.Linear(noise_dim, hidden), nn.ReLU(),
-            nn.Linear(hidden, hidden), nn.ReLU(),
+            nn.Linear(noise_dim, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
             nn.Linear(hidden, out_dim),
         )
 
@@ -57,8 +59,9 @@ class Generator(nn.Module):
             gen.manual_seed(seed)
         was = self.training
         self.eval()
-        out = torch.cat([self(self.sample_noise(min(batch, n - i), device, gen))
-                         for i in range(0, n, batch)])
+        out = torch.cat(
+            [self(self.sample_noise(min(batch, n - i), device, gen)) for i in range(0, n, batch)]
+        )
         self.train(was)
         return out
 
@@ -100,7 +103,9 @@ def init_uniform_(module: nn.Module, irange: float) -> None:
             nn.init.zeros_(m.bias)
 
 
-def init_output_bias_from_marginals_(gen: Generator, train: torch.Tensor, eps: float = 1e-3) -> None:
+def init_output_bias_from_marginals_(
+    gen: Generator, train: torch.Tensor, eps: float = 1e-3
+) -> None:
     """pylearn2's init_sigmoid_bias_from_marginals: bias = logit(mean pixel), mean clipped to
     [eps, 1-eps] so that always-black border pixels get a finite bias."""
     p = train.mean(dim=0).clamp(eps, 1 - eps)

@@ -21,8 +21,9 @@ def parameters_from(namespace: dict[str, Any], before: set[str]) -> dict[str, An
     return {k: v for k, v in namespace.items() if k not in before and not k.startswith("_")}
 
 
-def start(cls: type[ExperimentConfig], namespace: dict[str, Any], before: set[str]
-          ) -> tuple[ExperimentConfig, RunStore]:
+def start(
+    cls: type[ExperimentConfig], namespace: dict[str, Any], before: set[str]
+) -> tuple[ExperimentConfig, RunStore]:
     params = parameters_from(namespace, before)
     allowed = set(cls.field_names()) | set(RUN_PARAMETERS)
     unknown = sorted(set(params) - allowed)

@@ -57,8 +57,12 @@ def execute(
     cfg = cls.for_profile(profile, **parameters)  # validate before starting a kernel
     run = run_name_for(cfg, run_name)
     root = Path(results_dir) if results_dir else project_root() / "results"
-    params = {**parameters, "profile": cfg.profile, "results_dir": str(root.resolve()),
-              "run_name": run}
+    params = {
+        **parameters,
+        "profile": cfg.profile,
+        "results_dir": str(root.resolve()),
+        "run_name": run,
+    }
     assert set(params) - set(cls.field_names()) <= set(RUN_PARAMETERS)
     chapter_dir = root / cls.CHAPTER
     chapter_dir.mkdir(parents=True, exist_ok=True)
@@ -66,8 +70,13 @@ def execute(
     os.close(fd)
     try:
         papermill.execute_notebook(
-            str(source_notebook(name)), tmp, parameters=params, cwd=str(project_root()),
-            kernel_name="python3", progress_bar=progress, log_output=False,
+            str(source_notebook(name)),
+            tmp,
+            parameters=params,
+            cwd=str(project_root()),
+            kernel_name="python3",
+            progress_bar=progress,
+            log_output=False,
         )
     except BaseException:
         shutil.move(tmp, chapter_dir / f"{run}.failed.ipynb")

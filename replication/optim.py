@@ -39,7 +39,9 @@ def decayed_lr(lr0: float, step: int, decay: float, min_lr: float) -> float:
     return max(lr0 / decay**step, min_lr)
 
 
-def linear_momentum(epoch: int, start: float, final: float, start_epoch: int, saturate_epoch: int) -> float:
+def linear_momentum(
+    epoch: int, start: float, final: float, start_epoch: int, saturate_epoch: int
+) -> float:
     """pylearn2 MomentumAdjustor: linear in the epoch number from `start` to `final`."""
     if saturate_epoch <= start_epoch:
         return final

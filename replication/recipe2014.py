@@ -20,38 +20,83 @@ Y = "mnist.yaml"
 
 @dataclass(frozen=True)
 class Mnist2014Recipe(ExperimentConfig):
-    noise_dim: int = param(100, "dimension of z ~ U[-sqrt 3, sqrt 3]", source=f"{Y}: nvis 100", min=1)
-    g_hidden: int = param(1200, "units in each of G's two ReLU layers", source=f"{Y}: h0, h1 dim 1200", min=1)
-    g_irange: float = param(0.05, "G weights ~ U(-irange, irange)", source=f"{Y}: irange .05", min=0)
+    noise_dim: int = param(
+        100, "dimension of z ~ U[-sqrt 3, sqrt 3]", source=f"{Y}: nvis 100", min=1
+    )
+    g_hidden: int = param(
+        1200, "units in each of G's two ReLU layers", source=f"{Y}: h0, h1 dim 1200", min=1
+    )
+    g_irange: float = param(
+        0.05, "G weights ~ U(-irange, irange)", source=f"{Y}: irange .05", min=0
+    )
     d_units: int = param(240, "maxout units per D layer", source=f"{Y}: num_units 240", min=1)
     d_pieces: int = param(5, "pieces per maxout unit", source=f"{Y}: num_pieces 5", min=1)
-    d_irange: float = param(0.005, "D weights ~ U(-irange, irange)", source=f"{Y}: irange .005", min=0)
+    d_irange: float = param(
+        0.005, "D weights ~ U(-irange, irange)", source=f"{Y}: irange .005", min=0
+    )
     d_input_keep: float = param(
-        0.8, "dropout: probability of keeping a pixel (kept pixels x1.25)",
-        source="mnist.yaml: discriminator_input_include_probs h0 .8, scale 1.25", min=0.01, max=1)
+        0.8,
+        "dropout: probability of keeping a pixel (kept pixels x1.25)",
+        source="mnist.yaml: discriminator_input_include_probs h0 .8, scale 1.25",
+        min=0.01,
+        max=1,
+    )
     d_hidden_keep: float = param(
-        0.5, "dropout: probability of keeping a hidden unit (kept x2)",
-        source="mnist.yaml: discriminator_default_input_include_prob .5, scale 2", min=0.01, max=1)
+        0.5,
+        "dropout: probability of keeping a hidden unit (kept x2)",
+        source="mnist.yaml: discriminator_default_input_include_prob .5, scale 2",
+        min=0.01,
+        max=1,
+    )
     batch_size: int = param(100, "minibatch size", source=f"{Y}: batch_size 100", min=1)
     lr: float = param(0.1, "initial learning rate", source=f"{Y}: learning_rate .1", min=0)
-    lr_decay: float = param(1.000004, "lr divided by this after every update",
-                            source=f"{Y}: ExponentialDecay decay_factor 1.000004", min=1)
+    lr_decay: float = param(
+        1.000004,
+        "lr divided by this after every update",
+        source=f"{Y}: ExponentialDecay decay_factor 1.000004",
+        min=1,
+    )
     min_lr: float = param(1e-6, "floor of the learning rate", source=f"{Y}: min_lr .000001", min=0)
-    momentum_start: float = param(0.5, "momentum in epoch 1", source=f"{Y}: init_momentum .5", min=0, max=1)
-    momentum_final: float = param(0.7, "momentum from the saturate epoch on",
-                                  source=f"{Y}: MomentumAdjustor final_momentum .7", min=0, max=1)
-    momentum_saturate_epoch: int = param(250, "epoch at which momentum reaches its final value",
-                                         source=f"{Y}: MomentumAdjustor saturate 250", min=1)
+    momentum_start: float = param(
+        0.5, "momentum in epoch 1", source=f"{Y}: init_momentum .5", min=0, max=1
+    )
+    momentum_final: float = param(
+        0.7,
+        "momentum from the saturate epoch on",
+        source=f"{Y}: MomentumAdjustor final_momentum .7",
+        min=0,
+        max=1,
+    )
+    momentum_saturate_epoch: int = param(
+        250,
+        "epoch at which momentum reaches its final value",
+        source=f"{Y}: MomentumAdjustor saturate 250",
+        min=1,
+    )
     g_cost_scale: float = param(
-        2.0, "G's cost is this times the tutorial's 1/2-scaled J(G)",
-        source="AdversaryCost2: g_obj = BCE(1, D(G(z))), no 1/2 factor", min=0)
-    train_images: int = param(50000, "training images used (the first n of the 50k split)",
-                              source=f"{Y}: MNIST train start 0 stop 50000", min=100, max=50000)
+        2.0,
+        "G's cost is this times the tutorial's 1/2-scaled J(G)",
+        source="AdversaryCost2: g_obj = BCE(1, D(G(z))), no 1/2 factor",
+        min=0,
+    )
+    train_images: int = param(
+        50000,
+        "training images used (the first n of the 50k split)",
+        source=f"{Y}: MNIST train start 0 stop 50000",
+        min=100,
+        max=50000,
+    )
 
     def schedule(self) -> Schedule:
-        return Schedule(lr=self.lr, lr_decay=self.lr_decay, min_lr=self.min_lr,
-                        momentum_start=self.momentum_start, momentum_final=self.momentum_final,
-                        momentum_start_epoch=1, momentum_saturate_epoch=self.momentum_saturate_epoch)
+        return Schedule(
+            lr=self.lr,
+            lr_decay=self.lr_decay,
+            min_lr=self.min_lr,
+            momentum_start=self.momentum_start,
+            momentum_final=self.momentum_final,
+            momentum_start_epoch=1,
+            momentum_saturate_epoch=self.momentum_saturate_epoch,
+        )
 
     def fingerprint(self) -> dict:
         """What a checkpoint must agree on to be resumed (budgets and location may change)."""
@@ -63,7 +108,9 @@ def build_gan(cfg: Mnist2014Recipe, train: torch.Tensor, device: torch.device) -
     """Models and optimisers initialised as the 2014 code did, seeded by `cfg.seed`."""
     torch.manual_seed(cfg.seed)
     G = Generator(cfg.noise_dim, cfg.g_hidden, train.shape[1])
-    D = Discriminator(train.shape[1], cfg.d_units, cfg.d_pieces, cfg.d_input_keep, cfg.d_hidden_keep)
+    D = Discriminator(
+        train.shape[1], cfg.d_units, cfg.d_pieces, cfg.d_input_keep, cfg.d_hidden_keep
+    )
     init_uniform_(G, cfg.g_irange)
     init_uniform_(D, cfg.d_irange)
     init_output_bias_from_marginals_(G, train.cpu())

@@ -46,7 +46,10 @@ def git_state(cwd: Path | None = None) -> dict[str, Any]:
 
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
-    return {"git_commit": commit or "unknown", "git_dirty": bool(status) if status is not None else None}
+    return {
+        "git_commit": commit or "unknown",
+        "git_dirty": bool(status) if status is not None else None,
+    }
 
 
 def device_name(device: torch.device) -> str:
@@ -281,7 +284,10 @@ def provenance_table(prov: dict[str, Any]) -> pd.DataFrame:
         ("profile", prov["profile"]),
         ("seed", prov["seed"]),
         ("parameters off the profile", json.dumps(prov.get("overrides_off_profile", {})) or "none"),
-        ("git commit", f"{prov['git_commit']}" + (" (uncommitted changes)" if prov.get("git_dirty") else "")),
+        (
+            "git commit",
+            f"{prov['git_commit']}" + (" (uncommitted changes)" if prov.get("git_dirty") else ""),
+        ),
         ("device", prov["device"]),
         ("torch / CUDA", f"{v.get('torch')} / {v.get('cuda')}"),
         ("python / torchvision", f"{v.get('python')} / {v.get('torchvision')}"),

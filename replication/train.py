@@ -51,8 +51,13 @@ class Schedule:
 
     def momentum_at(self, epoch: int) -> float:
         """`epoch` counts from 1, as pylearn2's MomentumAdjustor did."""
-        return linear_momentum(epoch, self.momentum_start, self.momentum_final,
-                               self.momentum_start_epoch, self.momentum_saturate_epoch)
+        return linear_momentum(
+            epoch,
+            self.momentum_start,
+            self.momentum_final,
+            self.momentum_start_epoch,
+            self.momentum_saturate_epoch,
+        )
 
 
 @dataclass
@@ -104,20 +109,23 @@ def simultaneous_step(
     z = G.sample_noise(x.shape[0], x.device)
     fake = G(z)
     logits = D(torch.cat([x, fake]))  # one pass; dropout masks are drawn per row anyway
-    real_l, fake_l = logits[: x.shape[0]], logits[x.shape[0]:]
+    real_l, fake_l = logits[: x.shape[0]], logits[x.shape[0] :]
     d_loss = d_cost(real_l, fake_l)
     g_loss = g_cost_scale * g_cost(fake_l)
     d_params = [p for p in D.parameters()]
-    for p, g in zip(d_params, torch.autograd.grad(d_loss, d_params, retain_graph=update_g)):
+    d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=update_g)
+    for p, g in zip(d_params, d_grads, strict=True):
         p.grad = g
     if update_g:
         g_params = [p for p in G.parameters()]
-        for p, g in zip(g_params, torch.autograd.grad(g_loss, g_params)):
+        for p, g in zip(g_params, torch.autograd.grad(g_loss, g_params), strict=True):
             p.grad = g
         gan.opt_g.step()
     gan.opt_d.step()
     with torch.no_grad():
-        return torch.stack([d_loss, g_loss, torch.sigmoid(real_l).mean(), torch.sigmoid(fake_l).mean()])
+        return torch.stack(
+            [d_loss, g_loss, torch.sigmoid(real_l).mean(), torch.sigmoid(fake_l).mean()]
+        )
 
 
 def _rng_state() -> dict[str, Any]:
@@ -141,9 +149,11 @@ def save_checkpoint(path: Path, gan: GAN, fingerprint: dict[str, Any]) -> None:
 def load_checkpoint(path: Path, gan: GAN, fingerprint: dict[str, Any]) -> None:
     state = torch.load(path, map_location="cpu", weights_only=False)
     if state["fingerprint"] != fingerprint:
-        diff = {k: (state["fingerprint"].get(k), fingerprint.get(k))
-                for k in set(state["fingerprint"]) | set(fingerprint)
-                if state["fingerprint"].get(k) != fingerprint.get(k)}
+        diff = {
+            k: (state["fingerprint"].get(k), fingerprint.get(k))
+            for k in set(state["fingerprint"]) | set(fingerprint)
+            if state["fingerprint"].get(k) != fingerprint.get(k)
+        }
         raise CheckpointMismatch(
             f"checkpoint {path} was made with other settings (checkpoint, now): {diff}. "
             "Delete that folder to start afresh, or give this run another run_name."
@@ -185,8 +195,15 @@ def train(
     if steps_per_epoch == 0:
         raise ValueError(f"batch_size {batch_size} is larger than the {n} training rows")
     t0 = time.perf_counter()
-    bar = tqdm(total=epochs * steps_per_epoch, initial=min(gan.epoch, epochs) * steps_per_epoch,
-               desc=desc, disable=not progress, mininterval=2.0, unit="step", dynamic_ncols=True)
+    bar = tqdm(
+        total=epochs * steps_per_epoch,
+        initial=min(gan.epoch, epochs) * steps_per_epoch,
+        desc=desc,
+        disable=not progress,
+        mininterval=2.0,
+        unit="step",
+        dynamic_ncols=True,
+    )
     try:
         while gan.epoch < epochs:
             if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
@@ -199,7 +216,7 @@ def train(
                 lr = schedule.lr_at(gan.step)
                 set_hyper(gan.opt_g, lr=lr, momentum=momentum)
                 set_hyper(gan.opt_d, lr=lr, momentum=momentum)
-                x = data[perm[i * batch_size:(i + 1) * batch_size]]
+                x = data[perm[i * batch_size : (i + 1) * batch_size]]
                 sums += simultaneous_step(gan, x, g_cost, d_cost, g_cost_scale)
                 gan.step += 1
                 bar.update(1)
@@ -211,14 +228,27 @@ def train(
                     + (f" in {last}" if last else "")
                 )
             gan.epoch += 1
-            row = {"epoch": gan.epoch, "step": gan.step, "lr": lr, "momentum": momentum,
-                   "d_loss": means[0], "g_loss": means[1], "d_real": means[2], "d_fake": means[3],
-                   "epoch_time_s": time.perf_counter() - epoch_t0}
+            row = {
+                "epoch": gan.epoch,
+                "step": gan.step,
+                "lr": lr,
+                "momentum": momentum,
+                "d_loss": means[0],
+                "g_loss": means[1],
+                "d_real": means[2],
+                "d_fake": means[3],
+                "epoch_time_s": time.perf_counter() - epoch_t0,
+            }
             if on_epoch_end is not None:
                 row.update(on_epoch_end(gan))
             gan.history.append(row)
-            bar.set_postfix(d=f"{means[0]:.3f}", g=f"{means[1]:.3f}", Dx=f"{means[2]:.2f}",
-                            DGz=f"{means[3]:.2f}", refresh=False)
+            bar.set_postfix(
+                d=f"{means[0]:.3f}",
+                g=f"{means[1]:.3f}",
+                Dx=f"{means[2]:.2f}",
+                DGz=f"{means[3]:.2f}",
+                refresh=False,
+            )
             if select is not None and row.get(select[0]) is not None:
                 _maybe_keep_best(gan, row, select, checkpoint_dir)
             if last is not None:
@@ -228,7 +258,9 @@ def train(
     return gan
 
 
-def _maybe_keep_best(gan: GAN, row: dict[str, Any], select: tuple[str, str], ckpt_dir: Path | None) -> None:
+def _maybe_keep_best(
+    gan: GAN, row: dict[str, Any], select: tuple[str, str], ckpt_dir: Path | None
+) -> None:
     metric, mode = select
     value = row[metric]
     best = gan.best
@@ -238,5 +270,6 @@ def _maybe_keep_best(gan: GAN, row: dict[str, Any], select: tuple[str, str], ckp
     gan.best = {"epoch": gan.epoch, metric: value}
     if ckpt_dir is not None:
         with atomic_path(ckpt_dir / "best.pt") as tmp:
-            torch.save({"generator": gan.generator.state_dict(), "epoch": gan.epoch,
-                        metric: value}, tmp)
+            torch.save(
+                {"generator": gan.generator.state_dict(), "epoch": gan.epoch, metric: value}, tmp
+            )

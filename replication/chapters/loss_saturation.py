@@ -40,23 +40,39 @@ TRAINED_COSTS = ("minimax", "nonsaturating")
 class LossSaturationConfig(Mnist2014Recipe):
     CHAPTER = "loss_saturation"
     PROFILE_OVERRIDES = {
-        "quick": {"train_images": 10000, "measure_batch": 500,
-                  "epochs": 5, "parzen_samples": 2000, "parzen_valid": 500},
+        "quick": {
+            "train_images": 10000,
+            "measure_batch": 500,
+            "epochs": 5,
+            "parzen_samples": 2000,
+            "parzen_valid": 500,
+        },
     }
 
-    y_min: float = param(-20.0, "lower y-limit of the cost panel",
-                         source="the tutorial's Figure 16 axis runs from -20 to 5")
-    y_max: float = param(5.0, "upper y-limit of the cost panel",
-                         source="the tutorial's Figure 16 axis runs from -20 to 5")
+    y_min: float = param(
+        -20.0,
+        "lower y-limit of the cost panel",
+        source="the tutorial's Figure 16 axis runs from -20 to 5",
+    )
+    y_max: float = param(
+        5.0,
+        "upper y-limit of the cost panel",
+        source="the tutorial's Figure 16 axis runs from -20 to 5",
+    )
     d_pretrain_target: float = param(
-        0.01, "D-only training stops once mean D(G(z)) on a batch falls below this",
-        source="our choice: the tutorial's 'D rejects samples with high confidence'", min=0, max=1)
+        0.01,
+        "D-only training stops once mean D(G(z)) on a batch falls below this",
+        source="our choice: the tutorial's 'D rejects samples with high confidence'",
+        min=0,
+        max=1,
+    )
     d_pretrain_steps: int = param(3000, "cap on the D-only steps (reported if reached)", min=0)
     measure_batch: int = param(1000, "samples in the measurement batch", min=2)
     epochs: int = param(20, "epochs of each training run (minimax, non-saturating)", min=0)
     parzen_samples: int = param(10000, "generated samples for the validation Parzen score", min=10)
-    parzen_valid: int = param(1000, "validation images: first half chooses sigma, second scores",
-                              min=4, max=10000)
+    parzen_valid: int = param(
+        1000, "validation images: first half chooses sigma, second scores", min=4, max=10000
+    )
 
     def check(self) -> None:
         if self.y_min >= self.y_max:
@@ -74,21 +90,37 @@ def closed_form_curves(n: int = 999) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def closed_form_figure(curves: pd.DataFrame, cfg: LossSaturationConfig,
-                       measured: pd.DataFrame | None = None):
+def closed_form_figure(
+    curves: pd.DataFrame, cfg: LossSaturationConfig, measured: pd.DataFrame | None = None
+):
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for name in COSTS:
         ax1.plot(curves.d_of_g, curves[f"cost_{name}"], label=LABELS[name])
         ax2.plot(curves.d_of_g, curves[f"grad_{name}"], label=LABELS[name])
-    ax1.set(xlabel="D(G(z))", ylabel="$J^{(G)}$", ylim=(cfg.y_min, cfg.y_max), xlim=(0, 1),
-            title="Generator cost (closed form)")
-    ax2.set(xlabel="D(G(z))", ylabel=r"$\partial J^{(G)} / \partial\, \mathrm{logit}\, D$",
-            ylim=(-2.0, 0.1), xlim=(0, 1), title="Gradient the generator receives")
+    ax1.set(
+        xlabel="D(G(z))",
+        ylabel="$J^{(G)}$",
+        ylim=(cfg.y_min, cfg.y_max),
+        xlim=(0, 1),
+        title="Generator cost (closed form)",
+    )
+    ax2.set(
+        xlabel="D(G(z))",
+        ylabel=r"$\partial J^{(G)} / \partial\, \mathrm{logit}\, D$",
+        ylim=(-2.0, 0.1),
+        xlim=(0, 1),
+        title="Gradient the generator receives",
+    )
     if measured is not None:
         for name in COSTS:
             ax2.scatter(measured.d_of_g, measured[f"logit_grad_{name}"], s=4, alpha=0.4)
-        ax2.axvspan(measured.d_of_g.min(), measured.d_of_g.max(), color="grey", alpha=0.15,
-                    label="D(G(z)) of the measured batch")
+        ax2.axvspan(
+            measured.d_of_g.min(),
+            measured.d_of_g.max(),
+            color="grey",
+            alpha=0.15,
+            label="D(G(z)) of the measured batch",
+        )
     ax1.legend(loc="lower left")
     ax2.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
@@ -115,17 +147,21 @@ def pretrain_discriminator(gan: GAN, data: torch.Tensor, cfg: LossSaturationConf
         idx = torch.randint(0, data.shape[0], (cfg.batch_size,), device=data.device, generator=gen)
         m = simultaneous_step(gan, data[idx], GENERATOR_COSTS["nonsaturating"], update_g=False)
         rows.append(m)
-        if (step + 1) % 25 == 0 and float(torch.stack(rows[-25:])[:, 3].mean()) < cfg.d_pretrain_target:
+        if (step + 1) % 25 == 0 and float(
+            torch.stack(rows[-25:])[:, 3].mean()
+        ) < cfg.d_pretrain_target:
             break
     if not rows:
         return pd.DataFrame(columns=["step", "d_loss", "d_real", "d_fake"])
     m = torch.stack(rows).cpu().numpy()
-    return pd.DataFrame({"step": np.arange(1, len(m) + 1), "d_loss": m[:, 0], "d_real": m[:, 2],
-                         "d_fake": m[:, 3]})
+    return pd.DataFrame(
+        {"step": np.arange(1, len(m) + 1), "d_loss": m[:, 0], "d_real": m[:, 2], "d_fake": m[:, 3]}
+    )
 
 
-def measure_gradients(gan: GAN, cfg: LossSaturationConfig, device: torch.device
-                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def measure_gradients(
+    gan: GAN, cfg: LossSaturationConfig, device: torch.device
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """For one batch of z: D(G(z)) per sample and ||grad_theta_G J|| under each cost.
 
     D runs without dropout here (eval mode) so the three costs see identical logits.
@@ -147,8 +183,9 @@ def measure_gradients(gan: GAN, cfg: LossSaturationConfig, device: torch.device
         # per-sample dJ_i/dl_i: the batch mean divides by the batch size, undo it
         per_sample[f"logit_grad_{name}"] = (logits.grad * cfg.measure_batch).detach().cpu().numpy()
         per_sample["d_of_g"] = torch.sigmoid(logits).detach().cpu().numpy()
-        norms.append({"cost": name, "label": LABELS[name], "grad_norm": sq ** 0.5,
-                      "cost_value": float(cost)})
+        norms.append(
+            {"cost": name, "label": LABELS[name], "grad_norm": sq**0.5, "cost_value": float(cost)}
+        )
     D.train()
     G.zero_grad(set_to_none=True)
     D.zero_grad(set_to_none=True)
@@ -156,14 +193,22 @@ def measure_gradients(gan: GAN, cfg: LossSaturationConfig, device: torch.device
 
 
 # -- 3. training from the measurement point -----------------------------------------------------
-def train_from(state: dict[str, Any], name: str, cfg: LossSaturationConfig, data: torch.Tensor,
-               valid: torch.Tensor, store: RunStore, progress: bool = True) -> GAN:
+def train_from(
+    state: dict[str, Any],
+    name: str,
+    cfg: LossSaturationConfig,
+    data: torch.Tensor,
+    valid: torch.Tensor,
+    store: RunStore,
+    progress: bool = True,
+) -> GAN:
     """Train from the saved measurement point with one generator cost; same seed for both."""
     gan = build_gan(cfg, data, data.device)
     gan.load_state_dict(state)
     torch.manual_seed(cfg.seed + 2)
-    z_probe = gan.generator.sample_noise(cfg.measure_batch, data.device,
-                                         torch.Generator(data.device).manual_seed(cfg.seed + 1))
+    z_probe = gan.generator.sample_noise(
+        cfg.measure_batch, data.device, torch.Generator(data.device).manual_seed(cfg.seed + 1)
+    )
 
     def probe(g: GAN) -> dict[str, float]:
         g.discriminator.eval()
@@ -171,13 +216,25 @@ def train_from(state: dict[str, Any], name: str, cfg: LossSaturationConfig, data
         cost = GENERATOR_COSTS[name](logits)
         grads = torch.autograd.grad(cost, list(g.generator.parameters()))
         g.discriminator.train()
-        return {"probe_d_of_g": float(torch.sigmoid(logits).mean()),
-                "probe_grad_norm": float(torch.sqrt(sum((x.double() ** 2).sum() for x in grads)))}
+        return {
+            "probe_d_of_g": float(torch.sigmoid(logits).mean()),
+            "probe_grad_norm": float(torch.sqrt(sum((x.double() ** 2).sum() for x in grads))),
+        }
 
-    return train(gan, data, epochs=cfg.epochs, batch_size=cfg.batch_size, schedule=cfg.schedule(),
-                 g_cost=GENERATOR_COSTS[name], g_cost_scale=cfg.g_cost_scale,
-                 checkpoint_dir=store.checkpoint_dir / name, fingerprint=cfg.fingerprint(),
-                 on_epoch_end=probe, progress=progress, desc=name)
+    return train(
+        gan,
+        data,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        schedule=cfg.schedule(),
+        g_cost=GENERATOR_COSTS[name],
+        g_cost_scale=cfg.g_cost_scale,
+        checkpoint_dir=store.checkpoint_dir / name,
+        fingerprint=cfg.fingerprint(),
+        on_epoch_end=probe,
+        progress=progress,
+        desc=name,
+    )
 
 
 def sample_quality(gan: GAN, cfg: LossSaturationConfig, valid: torch.Tensor) -> float:
@@ -187,7 +244,7 @@ def sample_quality(gan: GAN, cfg: LossSaturationConfig, valid: torch.Tensor) -> 
     """
     samples = gan.generator.sample(cfg.parzen_samples, valid.device, seed=cfg.seed + 3)
     half = cfg.parzen_valid // 2
-    res = parzen.evaluate(samples, valid[:half], valid[half:cfg.parzen_valid])
+    res = parzen.evaluate(samples, valid[:half], valid[half : cfg.parzen_valid])
     return res.mean
 
 
@@ -197,8 +254,11 @@ def training_figure(histories: dict[str, pd.DataFrame]):
         ax1.plot(h.epoch, h.d_fake, marker="o", label=f"{LABELS[name]} (training batches)")
         ax2.semilogy(h.epoch, h.probe_grad_norm, marker="o", label=LABELS[name])
     ax1.set(xlabel="epoch", ylabel="mean D(G(z))", ylim=(0, 1), title="D(G(z)) during training")
-    ax2.set(xlabel="epoch", ylabel=r"$\|\nabla_{\theta_G} J^{(G)}\|$ (probe batch)",
-            title="Generator gradient norm")
+    ax2.set(
+        xlabel="epoch",
+        ylabel=r"$\|\nabla_{\theta_G} J^{(G)}\|$ (probe batch)",
+        title="Generator gradient norm",
+    )
     ax1.legend()
     ax2.legend()
     fig.tight_layout()
@@ -207,7 +267,7 @@ def training_figure(histories: dict[str, pd.DataFrame]):
 
 def samples_figure(gans: dict[str, GAN], cfg: LossSaturationConfig, device: torch.device):
     fig, axes = plt.subplots(1, len(gans), figsize=(5 * len(gans), 5))
-    for ax, (name, gan) in zip(np.atleast_1d(axes), gans.items()):
+    for ax, (name, gan) in zip(np.atleast_1d(axes), gans.items(), strict=True):
         ax.imshow(sample_grid(gan.generator.sample(100, device, seed=cfg.seed + 4)), cmap="gray")
         ax.set_title(f"{LABELS[name]}, epoch {gan.epoch}")
         ax.axis("off")

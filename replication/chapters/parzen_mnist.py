@@ -32,16 +32,34 @@ from ..train import GAN, train  # noqa: E402
 P = "parzen_ll.py of goodfeli/adversarial"
 
 # Table 1 of Goodfellow et al. 2014 (MNIST column), mean log-likelihood in nats +- standard error.
-PUBLISHED = pd.DataFrame([
-    {"model": "DBN", "published": 138.0, "published_se": 2.0,
-     "source": "Goodfellow et al. 2014, Table 1 (from Bengio et al. 2013)"},
-    {"model": "Stacked CAE", "published": 121.0, "published_se": 1.6,
-     "source": "Goodfellow et al. 2014, Table 1 (from Bengio et al. 2013)"},
-    {"model": "Deep GSN", "published": 214.0, "published_se": 1.1,
-     "source": "Goodfellow et al. 2014, Table 1 (from Bengio et al. 2014)"},
-    {"model": "Adversarial nets", "published": 225.0, "published_se": 2.0,
-     "source": "Goodfellow et al. 2014, Table 1"},
-])
+PUBLISHED = pd.DataFrame(
+    [
+        {
+            "model": "DBN",
+            "published": 138.0,
+            "published_se": 2.0,
+            "source": "Goodfellow et al. 2014, Table 1 (from Bengio et al. 2013)",
+        },
+        {
+            "model": "Stacked CAE",
+            "published": 121.0,
+            "published_se": 1.6,
+            "source": "Goodfellow et al. 2014, Table 1 (from Bengio et al. 2013)",
+        },
+        {
+            "model": "Deep GSN",
+            "published": 214.0,
+            "published_se": 1.1,
+            "source": "Goodfellow et al. 2014, Table 1 (from Bengio et al. 2014)",
+        },
+        {
+            "model": "Adversarial nets",
+            "published": 225.0,
+            "published_se": 2.0,
+            "source": "Goodfellow et al. 2014, Table 1",
+        },
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -54,20 +72,36 @@ class ParzenMnistConfig(Mnist2014Recipe):
     }
 
     epochs: int = param(
-        1000, "epochs to train; the checkpoint is then chosen on validation",
-        source="our choice: the paper records no epoch count (the code saved every epoch)", min=0)
+        1000,
+        "epochs to train; the checkpoint is then chosen on validation",
+        source="our choice: the paper records no epoch count (the code saved every epoch)",
+        min=0,
+    )
     eval_every: int = param(5, "score the generator on validation every n epochs", min=1)
     time_budget_minutes: float | None = param(
-        None, "stop training after the epoch that crosses this; re-run resumes", min=0)
-    n_samples: int = param(10000, "generator samples = Parzen centres", source=f"{P}: -n 10000", min=2)
-    n_sigma_valid: int = param(1000, "validation images that choose sigma and the epoch",
-                               source=f"{P}: --limit_size 1000", min=1, max=10000)
-    sigma_min_log10: float = param(-1.0, "sigma grid: logspace(min, max, n)", source=f"{P}: --sigma_start -1")
-    sigma_max_log10: float = param(0.0, "sigma grid: logspace(min, max, n)", source=f"{P}: --sigma_end 0")
+        None, "stop training after the epoch that crosses this; re-run resumes", min=0
+    )
+    n_samples: int = param(
+        10000, "generator samples = Parzen centres", source=f"{P}: -n 10000", min=2
+    )
+    n_sigma_valid: int = param(
+        1000,
+        "validation images that choose sigma and the epoch",
+        source=f"{P}: --limit_size 1000",
+        min=1,
+        max=10000,
+    )
+    sigma_min_log10: float = param(
+        -1.0, "sigma grid: logspace(min, max, n)", source=f"{P}: --sigma_start -1"
+    )
+    sigma_max_log10: float = param(
+        0.0, "sigma grid: logspace(min, max, n)", source=f"{P}: --sigma_end 0"
+    )
     sigma_grid_size: int = param(10, "sigma grid size", source=f"{P}: --cross_val 10", min=1)
     n_test: int = param(10000, "test images scored (the official test set)", min=1, max=10000)
-    kmeans_fit_images: int = param(50000, "training images the k-means reference row is fitted on",
-                                   min=1, max=50000)
+    kmeans_fit_images: int = param(
+        50000, "training images the k-means reference row is fitted on", min=1, max=50000
+    )
     kmeans_iters: int = param(20, "Lloyd iterations of the k-means reference row", min=1)
 
     def check(self) -> None:
@@ -75,10 +109,9 @@ class ParzenMnistConfig(Mnist2014Recipe):
             raise ConfigError("sigma_min_log10 must not exceed sigma_max_log10")
 
     def sigmas(self) -> torch.Tensor:
-        return torch.logspace(self.sigma_min_log10, self.sigma_max_log10, self.sigma_grid_size,
-                              dtype=torch.float64)
-
-
+        return torch.logspace(
+            self.sigma_min_log10, self.sigma_max_log10, self.sigma_grid_size, dtype=torch.float64
+        )
 
 
 def sample_seed(cfg: ParzenMnistConfig) -> int:
@@ -86,8 +119,9 @@ def sample_seed(cfg: ParzenMnistConfig) -> int:
     return cfg.seed + 10_000
 
 
-def score(gan: GAN, cfg: ParzenMnistConfig, mnist: MnistSplits, with_test: bool = True
-          ) -> dict[str, Any]:
+def score(
+    gan: GAN, cfg: ParzenMnistConfig, mnist: MnistSplits, with_test: bool = True
+) -> dict[str, Any]:
     """The paper's protocol: sigma by validation mean LL, then the test LL at that sigma."""
     samples = gan.generator.sample(cfg.n_samples, mnist.valid.device, seed=sample_seed(cfg))
     valid = mnist.valid[: cfg.n_sigma_valid]
@@ -99,8 +133,9 @@ def score(gan: GAN, cfg: ParzenMnistConfig, mnist: MnistSplits, with_test: bool 
     return row
 
 
-def train_gan(cfg: ParzenMnistConfig, mnist: MnistSplits, ckpt_dir: Path, progress: bool = True
-              ) -> GAN:
+def train_gan(
+    cfg: ParzenMnistConfig, mnist: MnistSplits, ckpt_dir: Path, progress: bool = True
+) -> GAN:
     """Train (or resume) to `cfg.epochs`, scoring every `eval_every` epochs; keeps best.pt."""
     data = mnist.train[: cfg.train_images]
     gan = build_gan(cfg, data, data.device)
@@ -111,11 +146,22 @@ def train_gan(cfg: ParzenMnistConfig, mnist: MnistSplits, ckpt_dir: Path, progre
         return score(g, cfg, mnist)
 
     budget = None if cfg.time_budget_minutes is None else 60.0 * cfg.time_budget_minutes
-    return train(gan, data, epochs=cfg.epochs, batch_size=cfg.batch_size, schedule=cfg.schedule(),
-                 g_cost=GENERATOR_COSTS["nonsaturating"], g_cost_scale=cfg.g_cost_scale,
-                 checkpoint_dir=ckpt_dir, fingerprint=cfg.fingerprint(), on_epoch_end=on_epoch_end,
-                 select=("valid_ll", "max"), time_budget_s=budget, progress=progress,
-                 desc="2014 MNIST GAN")
+    return train(
+        gan,
+        data,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        schedule=cfg.schedule(),
+        g_cost=GENERATOR_COSTS["nonsaturating"],
+        g_cost_scale=cfg.g_cost_scale,
+        checkpoint_dir=ckpt_dir,
+        fingerprint=cfg.fingerprint(),
+        on_epoch_end=on_epoch_end,
+        select=("valid_ll", "max"),
+        time_budget_s=budget,
+        progress=progress,
+        desc="2014 MNIST GAN",
+    )
 
 
 def load_selected(gan: GAN, ckpt_dir: Path) -> int:
@@ -127,44 +173,74 @@ def load_selected(gan: GAN, ckpt_dir: Path) -> int:
 
 def final_evaluation(gan: GAN, cfg: ParzenMnistConfig, mnist: MnistSplits) -> parzen.ParzenResult:
     samples = gan.generator.sample(cfg.n_samples, mnist.valid.device, seed=sample_seed(cfg))
-    return parzen.evaluate(samples, mnist.valid[: cfg.n_sigma_valid], mnist.test[: cfg.n_test],
-                           cfg.sigmas())
+    return parzen.evaluate(
+        samples, mnist.valid[: cfg.n_sigma_valid], mnist.test[: cfg.n_test], cfg.sigmas()
+    )
 
 
 def reference_rows(cfg: ParzenMnistConfig, mnist: MnistSplits) -> pd.DataFrame:
     """How far Parzen can be trusted: the same estimator with real images as the centres."""
     k = min(cfg.n_samples, cfg.kmeans_fit_images)
     gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
-    idx = torch.randperm(mnist.train.shape[0], generator=gen)[: cfg.n_samples].to(mnist.train.device)
+    idx = torch.randperm(mnist.train.shape[0], generator=gen)[: cfg.n_samples].to(
+        mnist.train.device
+    )
     t0 = time.perf_counter()
-    km = parzen.kmeans_centres(mnist.train[: cfg.kmeans_fit_images], k, iters=cfg.kmeans_iters,
-                               seed=cfg.seed)
+    km = parzen.kmeans_centres(
+        mnist.train[: cfg.kmeans_fit_images], k, iters=cfg.kmeans_iters, seed=cfg.seed
+    )
     t_km = time.perf_counter() - t0
     rows = []
     for name, centres, note in (
         ("Real training images", mnist.train[idx], f"{cfg.n_samples} random training images"),
-        ("k-means centres", km, f"{k} centres, {cfg.kmeans_iters} Lloyd iterations on "
-                                f"{cfg.kmeans_fit_images} training images ({t_km:.0f} s)"),
+        (
+            "k-means centres",
+            km,
+            f"{k} centres, {cfg.kmeans_iters} Lloyd iterations on "
+            f"{cfg.kmeans_fit_images} training images ({t_km:.0f} s)",
+        ),
     ):
-        res = parzen.evaluate(centres, mnist.valid[: cfg.n_sigma_valid], mnist.test[: cfg.n_test],
-                              cfg.sigmas())
-        rows.append({"model": name, "ours": res.mean, "ours_se": res.se, "sigma": res.sigma,
-                     "note": note})
+        res = parzen.evaluate(
+            centres, mnist.valid[: cfg.n_sigma_valid], mnist.test[: cfg.n_test], cfg.sigmas()
+        )
+        rows.append(
+            {"model": name, "ours": res.mean, "ours_se": res.se, "sigma": res.sigma, "note": note}
+        )
     return pd.DataFrame(rows)
 
 
 def table1(ours: parzen.ParzenResult, refs: pd.DataFrame, label: str) -> pd.DataFrame:
     """Published rows beside ours; `difference` is ours minus the published value."""
-    rows = [{"model": r.model, "published": f"{r.published:.0f} ± {r.published_se:g}",
-             "ours": "", "difference": "", "source": r.source} for r in PUBLISHED.itertuples()]
+    rows = [
+        {
+            "model": r.model,
+            "published": f"{r.published:.0f} ± {r.published_se:g}",
+            "ours": "",
+            "difference": "",
+            "source": r.source,
+        }
+        for r in PUBLISHED.itertuples()
+    ]
     pub = PUBLISHED.set_index("model").published["Adversarial nets"]
-    rows.append({"model": f"Adversarial nets, reproduced ({label})", "published": "",
-                 "ours": f"{ours.mean:.1f} ± {ours.se:.1f}", "difference": f"{ours.mean - pub:+.1f}",
-                 "source": "this run"})
+    rows.append(
+        {
+            "model": f"Adversarial nets, reproduced ({label})",
+            "published": "",
+            "ours": f"{ours.mean:.1f} ± {ours.se:.1f}",
+            "difference": f"{ours.mean - pub:+.1f}",
+            "source": "this run",
+        }
+    )
     for r in refs.itertuples():
-        rows.append({"model": f"Reference: {r.model}", "published": "",
-                     "ours": f"{r.ours:.1f} ± {r.ours_se:.1f}", "difference": "",
-                     "source": f"this run ({r.note})"})
+        rows.append(
+            {
+                "model": f"Reference: {r.model}",
+                "published": "",
+                "ours": f"{r.ours:.1f} ± {r.ours_se:.1f}",
+                "difference": "",
+                "source": f"this run ({r.note})",
+            }
+        )
     return pd.DataFrame(rows).set_index("model")
 
 
@@ -176,12 +252,17 @@ def curves_figure(history: pd.DataFrame, ours: parzen.ParzenResult, epoch: int):
         ax1.plot(h.epoch, h.test_ll, marker=".", alpha=0.6, label="test (for the record)")
     ax1.axhline(225, color="grey", ls="--", lw=1, label="published 225 (test)")
     ax1.axvline(epoch, color="k", lw=0.8, ls=":", label=f"selected epoch {epoch}")
-    ax1.set(xlabel="epoch", ylabel="Parzen log-likelihood (nats)", title="Log-likelihood over training")
+    ax1.set(
+        xlabel="epoch", ylabel="Parzen log-likelihood (nats)", title="Log-likelihood over training"
+    )
     ax1.legend(fontsize=8)
     ax2.semilogx(ours.sigmas, ours.valid_mean_ll, marker="o")
     ax2.axvline(ours.sigma, color="k", lw=0.8, ls=":", label=f"chosen sigma = {ours.sigma:.3f}")
-    ax2.set(xlabel="sigma", ylabel="mean validation log-likelihood (nats)",
-            title=f"Sigma selection (epoch {epoch})")
+    ax2.set(
+        xlabel="sigma",
+        ylabel="mean validation log-likelihood (nats)",
+        title=f"Sigma selection (epoch {epoch})",
+    )
     ax2.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -201,8 +282,13 @@ def nearest_neighbour_figure(gan: GAN, cfg: ParzenMnistConfig, mnist: MnistSplit
     return fig
 
 
-def train_cli(profile: str, params: dict[str, Any], results_dir: str | None,
-              run_name: str | None, budget_minutes: float | None) -> None:
+def train_cli(
+    profile: str,
+    params: dict[str, Any],
+    results_dir: str | None,
+    run_name: str | None,
+    budget_minutes: float | None,
+) -> None:
     """`python -m replication train parzen_mnist ...`: the long training without the notebook."""
     if budget_minutes is not None:
         params = {**params, "time_budget_minutes": budget_minutes}
@@ -213,5 +299,7 @@ def train_cli(profile: str, params: dict[str, Any], results_dir: str | None,
     t0 = time.perf_counter()
     gan = train_gan(cfg, mnist, ckpt)
     best = gan.best or {}
-    print(f"epochs {gan.epoch}/{cfg.epochs} in {time.perf_counter() - t0:.0f} s; best validation "
-          f"LL {best.get('valid_ll', math.nan):.1f} at epoch {best.get('epoch')}; checkpoints in {ckpt}")
+    print(
+        f"epochs {gan.epoch}/{cfg.epochs} in {time.perf_counter() - t0:.0f} s; best validation "
+        f"LL {best.get('valid_ll', math.nan):.1f} at epoch {best.get('epoch')}; checkpoints: {ckpt}"
+    )
