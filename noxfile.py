@@ -1,0 +1,124 @@
+"""Sessions: reproduce, notebook, book, tests, slow, lint, bench, data.
+
+Every session runs in ONE project virtualenv, `.venv/`, created on first use: torch is a multi-GB
+install, so it is installed once, not once per session. The venv is refreshed when
+`pyproject.toml` changes (a stamp file records its hash).
+
+    nox -s reproduce                      # every chapter (quick on CPU, paper on a GPU), then the book
+    nox -s reproduce -- --profile paper   # the published budgets
+    nox -s notebook -- loss_saturation -p epochs 10   # one chapter with new parameters, then the book
+    nox -s tests                          # the test suite (nox -s slow: the long checks)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / "bin" / "python"
+STAMP = VENV / ".gan-replication-installed"
+CHAPTERS = ["loss_saturation", "parzen_mnist"]
+
+nox.options.sessions = ["tests"]
+nox.options.default_venv_backend = "none"
+
+
+def _project_python(session: nox.Session) -> str:
+    """Create or refresh .venv with the project and its pinned dependencies; return its python."""
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == want and PY.exists():
+        return str(PY)
+    if not PY.exists():
+        session.log(f"creating the project venv {VENV} (once; torch is large)")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    session.run(str(PY), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]", external=True)
+    STAMP.write_text(want)
+    return str(PY)
+
+
+def _profile(session: nox.Session, default: str = "auto") -> tuple[str, list[str]]:
+    args = list(session.posargs)
+    profile = default
+    if "--profile" in args:
+        i = args.index("--profile")
+        if i + 1 >= len(args):
+            session.error("--profile needs a value: quick, paper or auto")
+        profile = args[i + 1]
+        del args[i : i + 2]
+    return profile, args
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    """The default test run (about 10 minutes on 2 CPU cores)."""
+    py = _project_python(session)
+    session.run(py, "-m", "pytest", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
+def slow(session: nox.Session) -> None:
+    """The checks too slow for every run (marked `slow`)."""
+    py = _project_python(session)
+    session.run(py, "-m", "pytest", "-m", "slow", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
+def lint(session: nox.Session) -> None:
+    py = _project_python(session)
+    session.run(py, "-m", "ruff", "check", ".", external=True)
+    session.run(py, "-m", "ruff", "format", "--check", ".", external=True)
+
+
+@nox.session(venv_backend="none")
+def reproduce(session: nox.Session) -> None:
+    """Execute every chapter notebook under a profile, then build the book from those runs."""
+    py = _project_python(session)
+    profile, rest = _profile(session)
+    if rest:
+        session.error(f"unexpected arguments {rest}; use `nox -s notebook` for parameters")
+    for name in CHAPTERS:
+        session.run(py, "-m", "replication", "notebook", name, "--profile", profile, external=True)
+    book_profile = "auto" if profile == "auto" else profile
+    session.run(py, "-m", "replication", "book", "--profile", book_profile, external=True)
+
+
+@nox.session(venv_backend="none")
+def notebook(session: nox.Session) -> None:
+    """`nox -s notebook -- NAME [--profile P] [-p KEY VALUE ...]`: one chapter, then the book."""
+    py = _project_python(session)
+    profile, rest = _profile(session)
+    if not rest or rest[0] not in CHAPTERS:
+        session.error(f"usage: nox -s notebook -- NAME [--profile P] [-p KEY VALUE]...; NAME in {CHAPTERS}")
+    session.run(py, "-m", "replication", "notebook", *rest, "--profile", profile, external=True)
+    session.run(py, "-m", "replication", "book", external=True)
+
+
+@nox.session(venv_backend="none")
+def book(session: nox.Session) -> None:
+    """Build the book from the executed notebooks already in results/ (no training)."""
+    py = _project_python(session)
+    profile, _ = _profile(session)
+    session.run(py, "-m", "replication", "book", "--profile", profile, external=True)
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """Speed of our loop and Parzen estimator against simple reference versions, as ratios."""
+    py = _project_python(session)
+    session.run(py, "-m", "replication.bench", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
+def data(session: nox.Session) -> None:
+    """Verify MNIST where it is looked for; with `-- --download`, fetch it first (needs internet)."""
+    py = _project_python(session)
+    env_dir = os.environ.get("MNIST_DIR")
+    extra = ["--data-dir", env_dir] if env_dir else []
+    session.run(py, "-m", "replication", "data", *extra, *session.posargs, external=True)
