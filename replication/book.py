@@ -61,12 +61,12 @@ def _status_page(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def stage(profile: str = "auto", results_dir: Path | None = None) -> Path:
+def stage(profile: str = "auto", results_dir: Path | None = None, dest: Path | None = None) -> Path:
     if profile not in PROFILE_ORDER:
         raise ValueError(f"profile must be one of {list(PROFILE_ORDER)}, got {profile!r}")
     root = project_root()
     results_dir = Path(results_dir) if results_dir else root / "results"
-    src = root / "book" / "_build" / "src"
+    src = Path(dest) if dest else root / "book" / "_build" / "src"
     shutil.rmtree(src, ignore_errors=True)
     shutil.copytree(
         root / "book", src, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints")
@@ -101,9 +101,16 @@ def stage(profile: str = "auto", results_dir: Path | None = None) -> Path:
     return src
 
 
-def build(profile: str = "auto", results_dir: Path | None = None, strict: bool = True) -> Path:
-    src = stage(profile, results_dir)
-    out = project_root() / "book"
+def build(
+    profile: str = "auto",
+    results_dir: Path | None = None,
+    strict: bool = True,
+    out: Path | None = None,
+    quiet: bool = False,
+) -> Path:
+    """Stage and build; the HTML lands in `<out>/_build/html` (default: book/_build/html)."""
+    out = Path(out) if out else project_root() / "book"
+    src = stage(profile, results_dir, out / "_build" / "src")
     cmd = [
         str(Path(sys.executable).with_name("jupyter-book")),
         "build",
@@ -113,5 +120,5 @@ def build(profile: str = "auto", results_dir: Path | None = None, strict: bool =
     ]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
-    subprocess.run(cmd, check=True)
+    subprocess.run(cmd, check=True, capture_output=quiet)
     return out / "_build" / "html"

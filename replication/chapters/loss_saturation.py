@@ -11,26 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-
-from .. import parzen  # noqa: E402
-from ..config import ConfigError, param, resolve_device  # noqa: E402
-from ..losses import (  # noqa: E402
+from .. import parzen
+from ..config import ConfigError, param, resolve_device
+from ..losses import (
     GENERATOR_COSTS,
     LABELS,
     closed_form_cost,
     closed_form_logit_grad,
 )
-from ..plots import sample_grid  # noqa: E402
-from ..recipe2014 import Mnist2014Recipe, build_gan  # noqa: E402
-from ..results import RunStore  # noqa: E402
-from ..train import GAN, simultaneous_step, train  # noqa: E402
+from ..plots import sample_grid
+from ..recipe2014 import Mnist2014Recipe, build_gan
+from ..results import RunStore
+from ..train import GAN, simultaneous_step, train
 
 COSTS = tuple(GENERATOR_COSTS)
 TRAINED_COSTS = ("minimax", "nonsaturating")

@@ -13,21 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-
-from .. import parzen  # noqa: E402
-from ..config import ConfigError, param, resolve_device  # noqa: E402
-from ..data import MnistSplits, load_mnist  # noqa: E402
-from ..losses import GENERATOR_COSTS  # noqa: E402
-from ..plots import sample_grid  # noqa: E402
-from ..recipe2014 import Mnist2014Recipe, build_gan  # noqa: E402
-from ..results import checkpoint_dir, run_name_for  # noqa: E402
-from ..train import GAN, train  # noqa: E402
+from .. import parzen
+from ..config import ConfigError, param, resolve_device
+from ..data import MnistSplits, load_mnist
+from ..losses import GENERATOR_COSTS
+from ..plots import sample_grid
+from ..recipe2014 import Mnist2014Recipe, build_gan
+from ..results import checkpoint_dir, run_name_for
+from ..train import GAN, train
 
 P = "parzen_ll.py of goodfeli/adversarial"
 
