@@ -4,9 +4,9 @@ Every session runs in ONE project virtualenv, `.venv/`, created on first use: to
 install, so it is installed once, not once per session. The venv is refreshed when
 `pyproject.toml` changes (a stamp file records its hash).
 
-    nox -s reproduce                      # every chapter (quick on CPU, paper on a GPU), then the book
+    nox -s reproduce                      # every chapter (quick on CPU, paper on GPU), the book
     nox -s reproduce -- --profile paper   # the published budgets
-    nox -s notebook -- loss_saturation -p epochs 10   # one chapter with new parameters, then the book
+    nox -s notebook -- loss_saturation -p epochs 10   # one chapter, new parameters; the book
     nox -s tests                          # the test suite (nox -s slow: the long checks)
 """
 
@@ -95,7 +95,9 @@ def notebook(session: nox.Session) -> None:
     py = _project_python(session)
     profile, rest = _profile(session)
     if not rest or rest[0] not in CHAPTERS:
-        session.error(f"usage: nox -s notebook -- NAME [--profile P] [-p KEY VALUE]...; NAME in {CHAPTERS}")
+        session.error(
+            f"usage: nox -s notebook -- NAME [--profile P] [-p KEY VALUE]...; NAME in {CHAPTERS}"
+        )
     session.run(py, "-m", "replication", "notebook", *rest, "--profile", profile, external=True)
     session.run(py, "-m", "replication", "book", external=True)
 
@@ -117,7 +119,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def data(session: nox.Session) -> None:
-    """Verify MNIST where it is looked for; with `-- --download`, fetch it first (needs internet)."""
+    """Verify MNIST where it is looked for; `-- --download` fetches it first (needs internet)."""
     py = _project_python(session)
     env_dir = os.environ.get("MNIST_DIR")
     extra = ["--data-dir", env_dir] if env_dir else []

@@ -7,6 +7,7 @@ way everywhere: before any compute, naming the parameter and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -84,6 +85,8 @@ def _check_value(name: str, value: Any, tp: Any, meta: dict[str, Any]) -> Any:
     if meta.get("choices") is not None and ok not in meta["choices"]:
         raise ConfigError(f"parameter {name!r} must be one of {meta['choices']}, got {ok!r}")
     lo, hi = meta.get("min"), meta.get("max")
+    if isinstance(ok, float) and not math.isfinite(ok):
+        raise ConfigError(f"parameter {name!r} must be a finite number, got {ok!r}")
     if isinstance(ok, (int, float)) and not isinstance(ok, bool):
         if (lo is not None and ok < lo) or (hi is not None and ok > hi):
             rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"

@@ -86,6 +86,8 @@ def _json_default(obj: Any) -> Any:
 
 def _clean(obj: Any) -> Any:
     """JSON has no NaN/inf: write them as null rather than producing invalid JSON."""
+    if isinstance(obj, torch.Tensor) or (hasattr(obj, "item") and hasattr(obj, "dtype")):
+        obj = obj.tolist() if getattr(obj, "ndim", 0) else obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
@@ -240,7 +242,7 @@ class RunStore:
             os.replace(self.final_dir, backup)
         os.replace(self.dir, self.final_dir)
         if backup is not None:
-            # keep an executed notebook of the earlier run only if the new run brings none
+            # the earlier run goes whole; notebooks.execute moves the new executed notebook in
             shutil.rmtree(backup, ignore_errors=True)
         self.committed = True
         self.dir = self.final_dir
@@ -253,7 +255,8 @@ class RunStore:
         Custom runs never become the headline; a quick run never replaces a paper one.
         """
         summary_path = self.final_dir / "summary.json"
-        if not summary_path.exists() or self.run_name != self.cfg.profile:
+        custom = self.run_name != self.cfg.profile or self.cfg.differs_from_profile()
+        if not summary_path.exists() or custom:
             return
         headline = self.chapter_dir / "summary.json"
         if headline.exists():
@@ -283,7 +286,12 @@ def provenance_table(prov: dict[str, Any]) -> pd.DataFrame:
         ("run", f"{prov['chapter']}/{prov['run_name']}"),
         ("profile", prov["profile"]),
         ("seed", prov["seed"]),
-        ("parameters off the profile", json.dumps(prov.get("overrides_off_profile", {})) or "none"),
+        (
+            "parameters off the profile",
+            json.dumps(prov.get("overrides_off_profile"))
+            if prov.get("overrides_off_profile")
+            else "none",
+        ),
         (
             "git commit",
             f"{prov['git_commit']}" + (" (uncommitted changes)" if prov.get("git_dirty") else ""),

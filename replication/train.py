@@ -70,6 +70,7 @@ class GAN:
     step: int = 0  # parameter updates completed
     history: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] | None = None  # {"epoch": ..., metric: ...} of the selected checkpoint
+    resumed_from_epoch: int = 0  # epochs already in the checkpoint this run started from
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -190,6 +191,7 @@ def train(
     last = checkpoint_dir / "last.pt" if checkpoint_dir else None
     if last is not None and last.exists():
         load_checkpoint(last, gan, fingerprint)
+    gan.resumed_from_epoch = gan.epoch  # on record in provenance: epochs trained in earlier runs
     n = data.shape[0]
     steps_per_epoch = n // batch_size
     if steps_per_epoch == 0:

@@ -1,4 +1,4 @@
-"""Shared fixtures: one CPU thread, tiny 2014-recipe configs, and a hand-made MNIST in IDX format."""
+"""Shared fixtures: one CPU thread, tiny 2014-recipe configs, a hand-made MNIST in IDX format."""
 
 from __future__ import annotations
 

@@ -154,14 +154,14 @@ def test_range_ends_are_inclusive():
     cfg = LossSaturationConfig.for_profile(
         "quick", d_input_keep=1, d_hidden_keep=0.01, train_images=100, epochs=0
     )
-    assert (cfg.d_input_keep, cfg.d_hidden_keep, cfg.train_images, cfg.epochs) == (1.0, 0.01, 100, 0)
+    assert (cfg.d_input_keep, cfg.d_hidden_keep, cfg.train_images, cfg.epochs) == (
+        1.0,
+        0.01,
+        100,
+        0,
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _check_value compares with < and >, which are False for NaN, so NaN passes "
-    "every min/max check (e.g. d_input_keep=nan, lr=nan are accepted)",
-)
 @pytest.mark.parametrize("name", ["d_input_keep", "lr"])
 def test_nan_is_out_of_range(name):
     with pytest.raises(ConfigError, match=name):

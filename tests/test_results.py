@@ -104,7 +104,11 @@ def test_provenance_and_summary_contents(tmp_path):
 
     summary = _strict_json((store.final_dir / "summary.json").read_text())
     assert summary["m"] == 1.5 and summary["n"] == 2
-    assert (summary["profile"], summary["seed"], summary["run_name"]) == ("quick", 3, "quick-custom")
+    assert (summary["profile"], summary["seed"], summary["run_name"]) == (
+        "quick",
+        3,
+        "quick-custom",
+    )
     assert summary["git_commit"] == prov["git_commit"] and summary["device"] == prov["device"]
 
     loaded = load_run(tmp_path, CHAPTER, "quick-custom")
@@ -216,12 +220,6 @@ def test_run_without_summary_writes_no_headline(tmp_path):
     assert _headline(tmp_path) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _update_headline decides by run_name == profile, not by the config, so a run "
-    "with parameters off its profile but run_name='quick' becomes the headline (and takes the "
-    "quick folder)",
-)
 def test_custom_config_named_as_its_profile_is_not_the_headline(tmp_path):
     _run(tmp_path, _cfg("quick"), {"m": 1.0})
     _run(tmp_path, _cfg("quick", epochs=1), {"m": 99.0}, run_name="quick")
@@ -287,12 +285,6 @@ def test_atomic_path_replaces_only_on_success(tmp_path):
     assert p.read_text() == "new" and [q.name for q in tmp_path.iterdir()] == ["f.txt"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _clean runs before json's `default`, so a NaN/inf inside a numpy float32 or a "
-    "torch tensor is converted by _json_default after cleaning and written as NaN/Infinity "
-    "(invalid JSON)",
-)
 @pytest.mark.parametrize(
     "value", [np.float32("nan"), torch.tensor(math.inf)], ids=["np.float32", "tensor"]
 )
@@ -335,11 +327,6 @@ def test_provenance_table(tmp_path):
     assert provenance_table(dirty).loc["git commit", "value"] == "abc123 (uncommitted changes)"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `json.dumps(...) or 'none'` never falls back, json.dumps({}) is '{}' (truthy), "
-    "so a pure profile run shows '{}' instead of 'none'",
-)
 def test_provenance_table_says_none_for_a_pure_profile(tmp_path):
     store = _run(tmp_path, _cfg(), {"m": 1.0})
     prov = json.loads((store.final_dir / "provenance.json").read_text())
