@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import torch
 
 from .config import ExperimentConfig, param
+from .losses import GENERATOR_COSTS
 from .models import Discriminator, Generator, init_output_bias_from_marginals_, init_uniform_
 from .optim import ClassicMomentumSGD
-from .train import GAN, Schedule
+from .train import GAN, Schedule, train
 
 Y = "mnist.yaml"
 
@@ -119,3 +120,21 @@ def build_gan(cfg: Mnist2014Recipe, train: torch.Tensor, device: torch.device) -
     opt_g = ClassicMomentumSGD(G.parameters(), lr=cfg.lr, momentum=cfg.momentum_start)
     opt_d = ClassicMomentumSGD(D.parameters(), lr=cfg.lr, momentum=cfg.momentum_start)
     return GAN(G, D, opt_g, opt_d)
+
+
+def train_with_recipe(
+    gan: GAN, data: torch.Tensor, cfg: Mnist2014Recipe, g_cost: str, **kwargs
+) -> GAN:
+    """The 2014 training run for `cfg.epochs` epochs with the named generator cost; `kwargs` go
+    to `train.train` (checkpoints, callbacks, selection, budget)."""
+    return train(
+        gan,
+        data,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        schedule=cfg.schedule(),
+        g_cost=GENERATOR_COSTS[g_cost],
+        g_cost_scale=cfg.g_cost_scale,
+        fingerprint=cfg.fingerprint(),
+        **kwargs,
+    )

@@ -22,14 +22,6 @@ from replication.parzen import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _mnist_like(rng: np.random.Generator, n: int, protos: np.ndarray) -> np.ndarray:
     """Sparse images in [0, 1] around a few binary prototypes, like MNIST digits."""
     x = protos[rng.integers(0, len(protos), n)] + 0.35 * rng.standard_normal((n, protos.shape[1]))

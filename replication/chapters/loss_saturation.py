@@ -25,9 +25,9 @@ from ..losses import (
     closed_form_logit_grad,
 )
 from ..plots import sample_grid
-from ..recipe2014 import Mnist2014Recipe, build_gan
+from ..recipe2014 import Mnist2014Recipe, build_gan, train_with_recipe
 from ..results import RunStore
-from ..train import GAN, simultaneous_step, train
+from ..train import GAN, simultaneous_step
 
 COSTS = tuple(GENERATOR_COSTS)
 TRAINED_COSTS = ("minimax", "nonsaturating")
@@ -218,16 +218,12 @@ def train_from(
             "probe_grad_norm": float(torch.sqrt(sum((x.double() ** 2).sum() for x in grads))),
         }
 
-    return train(
+    return train_with_recipe(
         gan,
         data,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        schedule=cfg.schedule(),
-        g_cost=GENERATOR_COSTS[name],
-        g_cost_scale=cfg.g_cost_scale,
+        cfg,
+        name,
         checkpoint_dir=store.checkpoint_dir / name,
-        fingerprint=cfg.fingerprint(),
         on_epoch_end=probe,
         progress=progress,
         desc=name,

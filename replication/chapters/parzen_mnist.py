@@ -20,11 +20,10 @@ import torch
 from .. import parzen
 from ..config import ConfigError, param, resolve_device
 from ..data import MnistSplits, load_mnist
-from ..losses import GENERATOR_COSTS
 from ..plots import sample_grid
-from ..recipe2014 import Mnist2014Recipe, build_gan
+from ..recipe2014 import Mnist2014Recipe, build_gan, train_with_recipe
 from ..results import checkpoint_dir, run_name_for
-from ..train import GAN, train
+from ..train import GAN
 
 P = "parzen_ll.py of goodfeli/adversarial"
 
@@ -143,16 +142,12 @@ def train_gan(
         return score(g, cfg, mnist)
 
     budget = None if cfg.time_budget_minutes is None else 60.0 * cfg.time_budget_minutes
-    return train(
+    return train_with_recipe(
         gan,
         data,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        schedule=cfg.schedule(),
-        g_cost=GENERATOR_COSTS["nonsaturating"],
-        g_cost_scale=cfg.g_cost_scale,
+        cfg,
+        "nonsaturating",
         checkpoint_dir=ckpt_dir,
-        fingerprint=cfg.fingerprint(),
         on_epoch_end=on_epoch_end,
         select=("valid_ll", "max"),
         time_budget_s=budget,
