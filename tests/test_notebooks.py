@@ -193,3 +193,23 @@ def test_bad_parameter_stops_plain_papermill_in_the_first_cell(tmp_path):
     ]
     assert failed == [injected[0] + 1]  # the first code cell after the parameters
     assert not (tmp_path / "loss_saturation" / "quick").exists()
+
+
+@needs_mnist
+@pytest.mark.slow
+def test_quick_profile_reproduces_the_committed_numbers(tmp_path):
+    """Seeds make CPU runs repeatable: a fresh quick run gives the committed headline numbers."""
+    committed = project_root() / "results" / "loss_saturation" / "quick" / "summary.json"
+    if not committed.exists():
+        pytest.skip("no committed quick result")
+    notebooks.execute("loss_saturation", "quick", {}, results_dir=tmp_path, progress=False)
+    new = json.loads((tmp_path / "loss_saturation" / "quick" / "summary.json").read_text())
+    old = json.loads(committed.read_text())
+    for key in (
+        "mean_d_of_g",
+        "grad_norm_minimax",
+        "grad_norm_nonsaturating",
+        "minimax_final_mean_d_of_g",
+        "nonsaturating_final_mean_d_of_g",
+    ):
+        assert new[key] == pytest.approx(old[key], rel=1e-5), key
