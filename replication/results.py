@@ -210,6 +210,8 @@ class RunStore:
             **git_state(),
             "device": device_name(dev),
             "device_type": dev.type,
+            # CPU results repeat exactly only at the same thread count (summation order)
+            "torch_threads": torch.get_num_threads(),
             "versions": library_versions(),
             "host": platform.node(),
             "started_utc": self.started.isoformat(timespec="seconds"),
