@@ -178,6 +178,7 @@ def train(
     on_epoch_end: Callable[[GAN], dict[str, Any]] | None = None,
     select: tuple[str, str] | None = None,
     time_budget_s: float | None = None,
+    after_step: Callable[[GAN], None] | None = None,
     progress: bool = True,
     desc: str = "train",
 ) -> GAN:
@@ -186,6 +187,7 @@ def train(
     `on_epoch_end` returns extra metrics for the history (e.g. a validation log-likelihood);
     `select=(metric, "max"|"min")` keeps `best.pt` with the weights of the best epoch.
     `time_budget_s` stops after the epoch that crosses it; the run resumes later from `last.pt`.
+    `after_step(gan)` runs after every update: weight constraints (max column norm, clipping).
     """
     fingerprint = fingerprint or {}
     last = checkpoint_dir / "last.pt" if checkpoint_dir else None
@@ -220,6 +222,8 @@ def train(
                 set_hyper(gan.opt_d, lr=lr, momentum=momentum)
                 x = data[perm[i * batch_size : (i + 1) * batch_size]]
                 sums += simultaneous_step(gan, x, g_cost, d_cost, g_cost_scale)
+                if after_step is not None:
+                    after_step(gan)
                 gan.step += 1
                 bar.update(1)
             means = (sums / steps_per_epoch).tolist()  # the one host sync of the epoch
