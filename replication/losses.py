@@ -11,6 +11,7 @@ Generator costs follow Goodfellow's NIPS 2016 tutorial, including its factor 1/2
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -34,6 +35,38 @@ def generator_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
 
 def generator_max_likelihood(fake_logits: torch.Tensor) -> torch.Tensor:
     return -0.5 * torch.exp(fake_logits).mean()
+
+
+def critic_wasserstein(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+    """WGAN critic: maximise E f(x) - E f(G(z)), written as a cost to minimise.
+
+    For a 1-Lipschitz f at its optimum, -cost is W1 (Kantorovich-Rubinstein duality).
+    """
+    return fake_out.mean() - real_out.mean()
+
+
+def generator_wasserstein(fake_out: torch.Tensor) -> torch.Tensor:
+    return -fake_out.mean()
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    weight: float = 10.0,
+) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): weight * E (||grad f(x_hat)|| - 1)^2 at random points
+    x_hat on the segments between real and fake samples; differentiable w.r.t. the critic."""
+    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
+    x_hat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return weight * ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def js_estimate(d_loss: float | torch.Tensor) -> float | torch.Tensor:
+    """JSD estimate from `discriminator_bce` (which carries the 1/2): at the optimal D,
+    d_loss = log 2 - JSD, so JSD = log 2 - d_loss (a lower bound for any other D)."""
+    return math.log(2.0) - d_loss
 
 
 GENERATOR_COSTS: dict[str, GeneratorCost] = {

@@ -23,7 +23,29 @@ class Maxout(nn.Module):
         return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
 
 
-class Generator(nn.Module):
+class Sampling:
+    """`sample` for any generator module that defines `sample_noise(n, device, generator)`."""
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, device: torch.device | str, seed: int | None = None, batch: int = 2000
+    ) -> torch.Tensor:
+        """n samples (sigmoid means). A `seed` draws from a private generator, so evaluating
+        never shifts the training run's random stream."""
+        gen = None
+        if seed is not None:
+            gen = torch.Generator(device=device)
+            gen.manual_seed(seed)
+        was = self.training
+        self.eval()
+        out = torch.cat(
+            [self(self.sample_noise(min(batch, n - i), device, gen)) for i in range(0, n, batch)]
+        )
+        self.train(was)
+        return out
+
+
+class Generator(Sampling, nn.Module):
     """z -> ReLU -> ReLU -> sigmoid; outputs the sigmoid means (what the paper's Parzen used)."""
 
     def __init__(self, noise_dim: int = 100, hidden: int = 1200, out_dim: int = 784) -> None:
@@ -46,24 +68,6 @@ class Generator(nn.Module):
         """Uniform on [-sqrt(3), sqrt(3)]: unit variance per coordinate (the paper's noise)."""
         s = math.sqrt(3.0)
         return torch.empty(n, self.noise_dim, device=device).uniform_(-s, s, generator=generator)
-
-    @torch.no_grad()
-    def sample(
-        self, n: int, device: torch.device | str, seed: int | None = None, batch: int = 2000
-    ) -> torch.Tensor:
-        """n samples (sigmoid means). A `seed` draws from a private generator, so evaluating
-        never shifts the training run's random stream."""
-        gen = None
-        if seed is not None:
-            gen = torch.Generator(device=device)
-            gen.manual_seed(seed)
-        was = self.training
-        self.eval()
-        out = torch.cat(
-            [self(self.sample_noise(min(batch, n - i), device, gen)) for i in range(0, n, batch)]
-        )
-        self.train(was)
-        return out
 
 
 class Discriminator(nn.Module):

@@ -1,5 +1,10 @@
 """The one training loop: every GAN of the book trains here; a loss is a function passed in.
 
+Two update rules share it: the 2014 simultaneous step (D and G from the same minibatch, k = 1)
+and the alternating step of DCGAN/WGAN (n_critic updates of D, then one of G with new noise),
+chosen by passing `n_critic`. A critic's gradient penalty is a function passed in too; weight
+clipping and max-norm constraints are an `after_step` hook.
+
 Speed: the training set lives on the device as one tensor, batches are index slices of it, and
 losses are summed on the device and read back once per epoch, so a step does no host work.
 Resume: `last.pt` holds models, optimisers, step counters, RNG states and the history, written
@@ -71,6 +76,10 @@ class GAN:
     history: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] | None = None  # {"epoch": ..., metric: ...} of the selected checkpoint
     resumed_from_epoch: int = 0  # epochs already in the checkpoint this run started from
+    g_step: int = 0  # generator updates completed (= step under the simultaneous rule)
+    critic_streak: int = 0  # D updates since G's last update (alternating rule)
+    trace: list[dict[str, float]] = field(default_factory=list)  # per generator update
+    cursor: dict[str, Any] | None = None  # data order across rounds shorter than an epoch
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +91,10 @@ class GAN:
             "step": self.step,
             "history": self.history,
             "best": self.best,
+            "g_step": self.g_step,
+            "critic_streak": self.critic_streak,
+            "trace": self.trace,
+            "cursor": self.cursor,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -91,6 +104,11 @@ class GAN:
         self.opt_d.load_state_dict(state["opt_d"])
         self.epoch, self.step = state["epoch"], state["step"]
         self.history, self.best = state["history"], state["best"]
+        # checkpoints written before the alternating rule existed lack these: simultaneous runs
+        self.g_step = state.get("g_step", self.step)
+        self.critic_streak = state.get("critic_streak", 0)
+        self.trace = state.get("trace", [])
+        self.cursor = state.get("cursor")
 
 
 def simultaneous_step(
@@ -122,11 +140,59 @@ def simultaneous_step(
         for p, g in zip(g_params, torch.autograd.grad(g_loss, g_params), strict=True):
             p.grad = g
         gan.opt_g.step()
+        gan.g_step += 1
     gan.opt_d.step()
     with torch.no_grad():
         return torch.stack(
             [d_loss, g_loss, torch.sigmoid(real_l).mean(), torch.sigmoid(fake_l).mean()]
         )
+
+
+Penalty = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def alternating_step(
+    gan: GAN,
+    x: torch.Tensor,
+    g_cost: GeneratorCost,
+    d_cost: DiscriminatorCost,
+    n_critic: Callable[[int], int],
+    penalty: Penalty | None = None,
+    update_g: bool = True,
+) -> torch.Tensor:
+    """One D (critic) update on `x` against fresh samples; then, once D has had
+    `n_critic(generator updates so far)` updates since G's last, one G update with new noise
+    (WGAN Algorithm 1; with n_critic = 1 the DCGAN schedule).
+
+    Returns [d_loss (without penalty), g_loss (0 when G did not move), mean D(x), mean D(G(z))]
+    with D's raw outputs (logits, or critic values), as one device tensor.
+    """
+    G, D = gan.generator, gan.discriminator
+    with torch.no_grad():
+        fake = G(G.sample_noise(x.shape[0], x.device))
+    out = D(torch.cat([x, fake]))
+    real_o, fake_o = out[: x.shape[0]], out[x.shape[0] :]
+    d_loss = d_cost(real_o, fake_o)
+    total = d_loss if penalty is None else d_loss + penalty(D, x, fake)
+    gan.opt_d.zero_grad(set_to_none=True)
+    total.backward()
+    gan.opt_d.step()
+    gan.critic_streak += 1
+    g_loss = torch.zeros((), device=x.device)
+    if update_g and gan.critic_streak >= n_critic(gan.g_step):
+        gan.critic_streak = 0
+        d_params = list(D.parameters())
+        for p in d_params:
+            p.requires_grad_(False)  # G's backward need not fill D's gradients
+        g_loss = g_cost(D(G(G.sample_noise(x.shape[0], x.device))))
+        gan.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        gan.opt_g.step()
+        for p in d_params:
+            p.requires_grad_(True)
+        gan.g_step += 1
+    with torch.no_grad():
+        return torch.stack([d_loss.detach(), g_loss.detach(), real_o.mean(), fake_o.mean()])
 
 
 def _rng_state() -> dict[str, Any]:
@@ -169,10 +235,15 @@ def train(
     *,
     epochs: int,
     batch_size: int,
-    schedule: Schedule,
     g_cost: GeneratorCost,
     d_cost: DiscriminatorCost = discriminator_bce,
     g_cost_scale: float = 1.0,
+    schedule: Schedule | None = None,
+    n_critic: Callable[[int], int] | None = None,
+    penalty: Penalty | None = None,
+    train_generator: bool = True,
+    round_g_iters: int | None = None,
+    trace: bool = False,
     checkpoint_dir: Path | None = None,
     fingerprint: dict[str, Any] | None = None,
     on_epoch_end: Callable[[GAN], dict[str, Any]] | None = None,
@@ -184,6 +255,11 @@ def train(
 ) -> GAN:
     """Train `gan` on the rows of `data` (already on the device) up to `epochs` epochs.
 
+    Update rule: the 2014 simultaneous step, or with `n_critic` (generator updates so far ->
+    D updates per G update) the alternating step, optionally with a critic `penalty`.
+    `schedule` sets SGD's lr and momentum every step; None leaves the optimisers' own values.
+    An epoch is one pass over `data`, or with `round_g_iters` a round of that many generator
+    updates (WGAN counts time in generator iterations); `trace` records every G update's losses.
     `on_epoch_end` returns extra metrics for the history (e.g. a validation log-likelihood);
     `select=(metric, "max"|"min")` keeps `best.pt` with the weights of the best epoch.
     `time_budget_s` stops after the epoch that crosses it; the run resumes later from `last.pt`.
@@ -198,61 +274,99 @@ def train(
     steps_per_epoch = n // batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"batch_size {batch_size} is larger than the {n} training rows")
+    if round_g_iters is not None and not (train_generator and round_g_iters > 0):
+        raise ValueError("round_g_iters needs a positive count and a generator that trains")
+    if n_critic is None:
+        if penalty is not None:
+            raise ValueError("a critic penalty needs the alternating rule (pass n_critic)")
+
+        def update(x: torch.Tensor) -> torch.Tensor:
+            return simultaneous_step(gan, x, g_cost, d_cost, g_cost_scale, train_generator)
+
+        names = ("d_loss", "g_loss", "d_real", "d_fake")
+    else:
+        cost = g_cost if g_cost_scale == 1.0 else (lambda f: g_cost_scale * g_cost(f))
+
+        def update(x: torch.Tensor) -> torch.Tensor:
+            return alternating_step(gan, x, cost, d_cost, n_critic, penalty, train_generator)
+
+        names = ("d_loss", "g_loss", "critic_real", "critic_fake")
+    per_epoch = round_g_iters or steps_per_epoch
     t0 = time.perf_counter()
     bar = tqdm(
-        total=epochs * steps_per_epoch,
-        initial=min(gan.epoch, epochs) * steps_per_epoch,
+        total=epochs * per_epoch,
+        initial=min(gan.epoch, epochs) * per_epoch,
         desc=desc,
         disable=not progress,
         mininterval=2.0,
-        unit="step",
+        unit="G step" if round_g_iters else "step",
         dynamic_ncols=True,
     )
+    lr = momentum = None
     try:
         while gan.epoch < epochs:
             if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
                 break
             epoch_t0 = time.perf_counter()
-            momentum = schedule.momentum_at(gan.epoch + 1)
-            perm = torch.randperm(n, device=data.device)
+            if schedule is not None:
+                momentum = schedule.momentum_at(gan.epoch + 1)
+            if round_g_iters is None:
+                perm = torch.randperm(n, device=data.device)
+                batches = (perm[i * batch_size : (i + 1) * batch_size] for i in range(per_epoch))
+            else:
+                batches = _endless_batches(gan, n, batch_size, data.device)
             sums = torch.zeros(4, device=data.device)
-            for i in range(steps_per_epoch):
-                lr = schedule.lr_at(gan.step)
-                set_hyper(gan.opt_g, lr=lr, momentum=momentum)
-                set_hyper(gan.opt_d, lr=lr, momentum=momentum)
-                x = data[perm[i * batch_size : (i + 1) * batch_size]]
-                sums += simultaneous_step(gan, x, g_cost, d_cost, g_cost_scale)
+            steps = []  # per-update stats, read back once per epoch when tracing
+            g_before, n_steps = gan.g_step, 0
+            for idx in batches:
+                if schedule is not None:
+                    lr = schedule.lr_at(gan.step)
+                    set_hyper(gan.opt_g, lr=lr, momentum=momentum)
+                    set_hyper(gan.opt_d, lr=lr, momentum=momentum)
+                g_was = gan.g_step
+                stats = update(data[idx])
+                sums += stats
                 if after_step is not None:
                     after_step(gan)
                 gan.step += 1
-                bar.update(1)
-            means = (sums / steps_per_epoch).tolist()  # the one host sync of the epoch
-            if not all(math.isfinite(v) for v in means):
+                n_steps += 1
+                if trace and gan.g_step > g_was:
+                    steps.append(stats)
+                if round_g_iters is None:
+                    bar.update(1)
+                elif gan.g_step > g_was:
+                    bar.update(1)
+                    if gan.g_step % round_g_iters == 0:
+                        break
+            means = (sums / n_steps).tolist()  # the one host sync of the epoch
+            n_g = gan.g_step - g_before
+            # G's loss is averaged over the updates that moved G (all of them, k = 1)
+            means[1] = (sums[1] / n_g).item() if n_g else math.nan
+            checked = means if n_g else means[:1] + means[2:]
+            if not all(math.isfinite(v) for v in checked):
                 raise TrainingDiverged(
-                    f"non-finite loss in epoch {gan.epoch + 1} (d_loss, g_loss, D(x), D(G(z)) = "
+                    f"non-finite loss in epoch {gan.epoch + 1} ({', '.join(names)} = "
                     f"{means}); the last good checkpoint (epoch {gan.epoch}) is kept"
                     + (f" in {last}" if last else "")
                 )
+            if steps:
+                first = gan.g_step - len(steps) + 1
+                for k, v in enumerate(torch.stack(steps).tolist()):
+                    gan.trace.append({"g_step": first + k, **dict(zip(names, v, strict=True))})
             gan.epoch += 1
-            row = {
-                "epoch": gan.epoch,
-                "step": gan.step,
-                "lr": lr,
-                "momentum": momentum,
-                "d_loss": means[0],
-                "g_loss": means[1],
-                "d_real": means[2],
-                "d_fake": means[3],
-                "epoch_time_s": time.perf_counter() - epoch_t0,
-            }
+            row = {"epoch": gan.epoch, "step": gan.step, "g_step": gan.g_step}
+            if schedule is not None:
+                row.update(lr=lr, momentum=momentum)
+            row.update(dict(zip(names, means, strict=True)))
+            row["epoch_time_s"] = time.perf_counter() - epoch_t0
             if on_epoch_end is not None:
                 row.update(on_epoch_end(gan))
             gan.history.append(row)
             bar.set_postfix(
                 d=f"{means[0]:.3f}",
                 g=f"{means[1]:.3f}",
-                Dx=f"{means[2]:.2f}",
-                DGz=f"{means[3]:.2f}",
+                real=f"{means[2]:.2f}",
+                fake=f"{means[3]:.2f}",
                 refresh=False,
             )
             if select is not None and row.get(select[0]) is not None:
@@ -262,6 +376,19 @@ def train(
     finally:
         bar.close()
     return gan
+
+
+def _endless_batches(gan: GAN, n: int, batch_size: int, device: torch.device):
+    """Shuffled minibatches that continue across rounds; the order is kept in the checkpoint."""
+    while True:
+        cur = gan.cursor
+        if cur is None or cur["pos"] + batch_size > n:
+            cur = gan.cursor = {"perm": torch.randperm(n, device=device).cpu(), "pos": 0}
+        perm = cur["perm"].to(device)
+        while cur["pos"] + batch_size <= n:
+            pos = cur["pos"]
+            cur["pos"] = pos + batch_size
+            yield perm[pos : pos + batch_size]
 
 
 def _maybe_keep_best(

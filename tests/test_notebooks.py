@@ -42,6 +42,18 @@ TINY_PARZEN = {
     "kmeans_fit_images": 500,
     "kmeans_iters": 1,
 }
+TINY_WGAN = {
+    "theta_grid_size": 3,
+    "toy_points": 256,
+    "toy_epochs": 2,
+    "g_iters": 6,
+    "eval_every": 2,
+    "dim": 4,
+    "warmup_critic": 2,
+    "quality_samples": 50,
+    "quality_valid": 20,
+    "median_window": 3,
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +69,9 @@ def results(tmp_path_factory):
     )
     notebooks.execute(
         "parzen_mnist", "quick", TINY_PARZEN, results_dir=root, run_name="quick", progress=False
+    )
+    notebooks.execute(
+        "wgan_vs_js", "quick", TINY_WGAN, results_dir=root, run_name="quick", progress=False
     )
     return root
 
@@ -137,6 +152,36 @@ def test_parzen_mnist_run(results):
     assert s["train_images_parzen_ll_mean"] > s["mnist_parzen_ll_mean"]
     table = pd.read_csv(run / "table1_mnist.csv")
     assert "225 ± 2" in table.published.astype(str).tolist()
+
+
+@needs_mnist
+def test_wgan_vs_js_run(results):
+    run = results / "wgan_vs_js" / "quick"
+    s = json.loads((run / "summary.json").read_text())
+    for key in (
+        "profile",
+        "device",
+        "git_commit",
+        "parallel_lines_max_abs_err_w1",
+        "parallel_lines_max_abs_err_js",
+        "corr_wgan_loss_vs_quality",
+        "corr_gan_js_vs_quality",
+        "quality_score_name",
+    ):
+        assert key in s, key
+    lines = pd.read_csv(run / "parallel_lines.csv")
+    assert lines.theta.tolist() == [-1.0, 0.0, 1.0]
+    assert s["parallel_lines_max_abs_err_w1"] == pytest.approx(
+        (lines.wgan_gp_estimate - lines.w1).abs().max()
+    )
+    for name in ("gan-dcgan", "wgan-dcgan", "wgan_gp-dcgan", "gan-mlp", "wgan-mlp"):
+        t = pd.read_csv(run / f"checkpoints_{name}.csv")
+        assert t.g_step.tolist() == [2, 4, 6], name
+        assert np.isfinite(t.quality).all()
+    corr = pd.read_csv(run / "correlations.csv").set_index("run")
+    assert s["corr_wgan_loss_vs_quality"] == pytest.approx(corr.spearman["wgan-dcgan"], nan_ok=True)
+    for name in ("parallel_lines_estimates", "gaussians_discriminator_vs_critic", "mnist_samples"):
+        assert (run / "figures" / f"{name}.png").stat().st_size > 5_000, name
 
 
 @needs_mnist

@@ -1,0 +1,509 @@
+"""WGAN vs JS (Arjovsky, Chintala & Bottou 2017): closed forms beside measurements.
+
+1. Parallel lines (Example 1, Figure 1): W1 and JSD in closed form; per theta, a GAN
+   discriminator and two critics (clipping, gradient penalty) trained to near optimality, their
+   divergence estimates and the gradient each gives w.r.t. theta.
+2. Two far-apart 1-D Gaussians (Figure 2): the saturated discriminator beside the critic.
+3. MNIST training runs (Figures 3 and 4): GAN, WGAN and WGAN-GP with one generator; the loss
+   curves against an independent quality score; then GAN and WGAN with an MLP generator
+   without batch norm (the robustness claim).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+from .. import parzen
+from ..config import ConfigError, ExperimentConfig, param
+from ..critic import clip_weights_, constant_critic_iters, wgan_critic_iters
+from ..divergences import parallel_lines, parallel_lines_grad
+from ..losses import (
+    critic_wasserstein,
+    discriminator_bce,
+    generator_nonsaturating,
+    generator_wasserstein,
+    gradient_penalty,
+    js_estimate,
+)
+from ..mnist_nets import GENERATORS, ConvCritic
+from ..plots import sample_grid
+from ..toy import (
+    CriticFit,
+    GaussianGenerator,
+    LineGenerator,
+    estimate,
+    fit_critic,
+    gaussian_real,
+    lines_real,
+)
+from ..train import GAN, train
+
+W = "Arjovsky et al. 2017"
+WC = "WassersteinGAN main.py (martinarjovsky)"
+GP = "Gulrajani et al. 2017, Algorithm 1"
+LOSSES = ("gan", "wgan", "wgan_gp")
+LOSS_LABELS = {"gan": "GAN (JS)", "wgan": "WGAN (clipping)", "wgan_gp": "WGAN-GP"}
+
+
+@dataclass(frozen=True)
+class WganVsJsConfig(ExperimentConfig):
+    CHAPTER = "wgan_vs_js"
+    BUDGET_FIELDS = ("device", "data_dir")
+    PROFILE_OVERRIDES = {
+        "quick": {
+            "theta_grid_size": 11,
+            "g_iters": 500,
+            "eval_every": 50,
+            "dim": 32,
+            "quality_samples": 1000,
+            "quality_valid": 1000,
+            "median_window": 11,
+        },
+    }
+
+    # -- 1 and 2: toy problems
+    theta_grid_size: int = param(41, "theta values on [-1, 1] (odd: includes 0)", min=3)
+    toy_points: int = param(4096, "real points each toy discriminator trains on", min=256)
+    toy_epochs: int = param(
+        120, "passes over the toy points (batch 256) to reach near-optimality", min=1
+    )
+    toy_lr_gan: float = param(1e-3, "Adam(0.5, 0.999) lr of the toy discriminator", min=0)
+    toy_lr_wgan: float = param(
+        1e-3,
+        "RMSprop lr of the toy clipped critic",
+        source="our choice: 5e-5 (images) would need ~20x more steps on the toys",
+        min=0,
+    )
+    toy_lr_gp: float = param(
+        3e-4,
+        "Adam(0, 0.9) lr of the toy GP critic",
+        source="our choice: 1e-3 sometimes lost the critic at theta = 0.5 (dead units)",
+        min=0,
+    )
+    gauss_real_mean: float = param(
+        -2.0, "mean of the real Gaussian", source="our choice: the paper gives no values"
+    )
+    gauss_fake_mean: float = param(
+        2.0, "mean of the fake Gaussian", source="our choice: the paper gives no values"
+    )
+    gauss_std: float = param(
+        0.3, "std of both Gaussians", source="our choice: far apart = no overlap", min=1e-3
+    )
+    # -- 3: MNIST
+    generator: str = param(
+        "dcgan", "generator of the main runs", choices=tuple(GENERATORS), source=f"{W}, Sec. 4"
+    )
+    robust_generator: str = param(
+        "mlp",
+        "generator of the robustness runs",
+        choices=tuple(GENERATORS),
+        source=f"{W}, Fig. 6: 4-layer ReLU MLP, 512 units, no batch norm",
+    )
+    noise_dim: int = param(100, "dimension of z ~ N(0, I)", source=f"{WC}: nz 100", min=1)
+    dim: int = param(64, "channels of the conv nets (d, 2d)", source=f"{WC}: ngf = ndf = 64", min=4)
+    batch_size: int = param(64, "minibatch size", source=f"{W}, Algorithm 1: m = 64", min=2)
+    g_iters: int = param(
+        20000,
+        "generator iterations of each run",
+        source="our choice: the paper's axes run past 1e5 on LSUN; MNIST needs fewer",
+        min=1,
+    )
+    eval_every: int = param(
+        500, "generator iterations between quality checkpoints (and sample grids)", min=1
+    )
+    wgan_lr: float = param(5e-5, "RMSprop lr (G and critic)", source=f"{W}, Alg. 1: 5e-5", min=0)
+    clip: float = param(0.01, "critic weights clamped to [-c, c]", source=f"{W}, Alg. 1", min=0)
+    n_critic: int = param(5, "critic updates per G update", source=f"{W}, Alg. 1", min=1)
+    warmup_critic: int = param(
+        100,
+        "critic updates per G update in the first 25 and every 500th G iteration",
+        source=f"{WC}: Diters = 100",
+        min=1,
+    )
+    gp_weight: float = param(10.0, "gradient penalty weight lambda", source=GP, min=0)
+    gp_lr: float = param(1e-4, "Adam lr, betas (0, 0.9)", source=GP, min=0)
+    gan_lr: float = param(
+        2e-4, "Adam lr of the GAN, betas (0.5, 0.999)", source="DCGAN (Radford et al. 2016)", min=0
+    )
+    quality_samples: int = param(10000, "generator samples for the Parzen quality score", min=10)
+    quality_valid: int = param(
+        2000,
+        "validation images: first half chooses sigma, second half is scored",
+        min=4,
+        max=10000,
+    )
+    median_window: int = param(
+        101, "median filter window (generator iterations) of the loss curves", min=1
+    )
+
+    def check(self) -> None:
+        if self.theta_grid_size % 2 == 0:
+            raise ConfigError("theta_grid_size must be odd so that the grid contains theta = 0")
+        if self.g_iters % self.eval_every:
+            raise ConfigError(
+                f"g_iters ({self.g_iters}) must be a multiple of eval_every ({self.eval_every})"
+            )
+        if self.gauss_real_mean == self.gauss_fake_mean:
+            raise ConfigError("gauss_real_mean and gauss_fake_mean must differ")
+
+    def thetas(self) -> np.ndarray:
+        return np.linspace(-1.0, 1.0, self.theta_grid_size)
+
+    def fits(self) -> dict[str, CriticFit]:
+        common = {"epochs": self.toy_epochs}
+        return {
+            "gan": CriticFit("gan", lr=self.toy_lr_gan, **common),
+            "wgan": CriticFit("wgan", lr=self.toy_lr_wgan, clip=self.clip, **common),
+            "wgan_gp": CriticFit("wgan_gp", lr=self.toy_lr_gp, gp_weight=self.gp_weight, **common),
+        }
+
+
+# -- 1. parallel lines ---------------------------------------------------------------------------
+def closed_form_figure(n: int = 401):
+    t = np.linspace(-1, 1, n)
+    cf = parallel_lines(t)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax1.plot(t, cf["w1"])
+    ax1.set(xlabel="θ", ylabel="W1(P0, Pθ)", title="Earth mover distance")
+    js = cf["js"].copy()
+    js[n // 2] = np.nan  # the isolated point at theta = 0 is drawn as a dot
+    ax2.plot(t, js)
+    ax2.plot([0], [0], "o", color="C0")
+    ax2.set(xlabel="θ", ylabel="JSD(P0, Pθ)", title="Jensen-Shannon divergence (with the ½s)")
+    fig.tight_layout()
+    return fig
+
+
+def parallel_lines_estimates(
+    cfg: WganVsJsConfig, device: torch.device, progress: bool = True
+) -> pd.DataFrame:
+    """Per theta: each trained D's estimate and its gradient w.r.t. theta, beside the truth."""
+    from tqdm import tqdm
+
+    real = lines_real(cfg.toy_points, device, cfg.seed)
+    held_out = lines_real(4 * cfg.toy_points, device, cfg.seed + 1)
+    rows = []
+    for theta in tqdm(cfg.thetas(), desc="parallel lines", disable=not progress):
+        G = LineGenerator(theta).to(device)
+        cf, grad = parallel_lines(theta), parallel_lines_grad(theta)
+        row = {"theta": theta, "w1": float(cf["w1"]), "js": float(cf["js"])}
+        row.update(w1_grad=float(grad["w1"]), js_grad=float(grad["js"]))
+        for kind, fit in cfg.fits().items():
+            D = fit_critic(fit, real, G, seed=cfg.seed)
+            value, g = estimate(kind, D, held_out, G, seed=cfg.seed + 2)
+            row[f"{kind}_estimate"], row[f"{kind}_grad"] = value, g["theta"]
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    # a clipped critic is K-Lipschitz for some unknown K: it estimates K * W1, so its scale is
+    # fitted (least squares through 0) before it is compared with W1
+    k = float((df.wgan_estimate * df.w1).sum() / (df.w1**2).sum())
+    df["wgan_scale_k"] = k
+    df["wgan_estimate_rescaled"] = df.wgan_estimate / k
+    return df
+
+
+def parallel_lines_errors(df: pd.DataFrame) -> dict[str, float]:
+    return {
+        "parallel_lines_max_abs_err_w1": float((df.wgan_gp_estimate - df.w1).abs().max()),
+        "parallel_lines_max_abs_err_w1_clipped_rescaled": float(
+            (df.wgan_estimate_rescaled - df.w1).abs().max()
+        ),
+        "parallel_lines_max_abs_err_js": float((df.gan_estimate - df.js).abs().max()),
+        "parallel_lines_wgan_scale_k": float(df.wgan_scale_k.iloc[0]),
+        "parallel_lines_max_abs_js_grad": float(df.gan_grad.abs().max()),
+        "parallel_lines_min_abs_w1_gp_grad_off0": float(
+            df.loc[df.theta != 0, "wgan_gp_grad"].abs().min()
+        ),
+    }
+
+
+def parallel_lines_text(df: pd.DataFrame, errors: dict[str, float]) -> str:
+    """The section's findings in words, every number from this run."""
+    off0 = df[df.theta != 0]
+    e = errors
+    return (
+        f"Over the {len(df)} values of θ, the WGAN-GP estimate is within "
+        f"{e['parallel_lines_max_abs_err_w1']:.3f} of W1 = |θ|, and away from θ = 0 its gradient "
+        f"has magnitude at least {e['parallel_lines_min_abs_w1_gp_grad_off0']:.2f} (closed form: "
+        f"1). The clipped critic's scale is K = {e['parallel_lines_wgan_scale_k']:.4f}; divided "
+        f"by K it is within {e['parallel_lines_max_abs_err_w1_clipped_rescaled']:.3f} of W1. The "
+        f"discriminator's JSD estimate is within {e['parallel_lines_max_abs_err_js']:.3f} of the "
+        f"closed form and its gradient is at most {e['parallel_lines_max_abs_js_grad']:.3f} in "
+        f"magnitude (mean |gradient| for θ ≠ 0: {off0.gan_grad.abs().mean():.4f}, against "
+        f"{off0.wgan_gp_grad.abs().mean():.2f} for WGAN-GP)."
+    )
+
+
+def parallel_lines_figure(df: pd.DataFrame):
+    t = np.linspace(-1, 1, 401)
+    cf = parallel_lines(t)
+    js = cf["js"].copy()
+    js[200] = np.nan
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    ax = axes[0]
+    ax.plot(t, cf["w1"], color="k", lw=1, label="W1 (closed form)")
+    ax.plot(df.theta, df.wgan_gp_estimate, "o", label="WGAN-GP critic")
+    ax.plot(df.theta, df.wgan_estimate_rescaled, "s", ms=4, label="clipped critic ÷ K")
+    ax.set(xlabel="θ", ylabel="W1 estimate", title="Wasserstein estimates")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    ax.plot(t, js, color="k", lw=1, label="JSD (closed form)")
+    ax.plot(df.theta, df.gan_estimate, "o", color="C3", label="log 2 − L_D (trained D)")
+    ax.set(xlabel="θ", ylabel="JSD estimate", title="Jensen-Shannon estimate")
+    ax.legend(fontsize=8)
+    ax = axes[2]
+    ax.plot(df.theta, df.wgan_gp_grad, "o", label="d/dθ of WGAN-GP estimate")
+    ax.plot(df.theta, df.wgan_grad / df.wgan_scale_k, "s", ms=4, label="d/dθ clipped ÷ K")
+    ax.plot(df.theta, df.gan_grad, "o", color="C3", label="d/dθ of JSD estimate")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.set(xlabel="θ", ylabel="gradient w.r.t. θ", title="What the generator would receive")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# -- 2. two Gaussians ----------------------------------------------------------------------------
+def gaussians(cfg: WganVsJsConfig, device: torch.device) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Curves of D(x) and f(x) on a grid, and their gradients at the fake samples."""
+    real = gaussian_real(cfg.toy_points, cfg.gauss_real_mean, cfg.gauss_std, device, cfg.seed)
+    G = GaussianGenerator(cfg.gauss_fake_mean, cfg.gauss_std).to(device)
+    lo = min(cfg.gauss_real_mean, cfg.gauss_fake_mean) - 4 * cfg.gauss_std - 1
+    hi = max(cfg.gauss_real_mean, cfg.gauss_fake_mean) + 4 * cfg.gauss_std + 1
+    x = torch.linspace(lo, hi, 601, device=device).unsqueeze(1)
+    fake = G.sample(1000, device, seed=cfg.seed + 5).requires_grad_(True)
+    curves = {"x": x.squeeze(1).cpu().numpy()}
+    grads = []
+    for kind, fit in cfg.fits().items():
+        D = fit_critic(fit, real, G, seed=cfg.seed).eval()
+        with torch.no_grad():
+            out = D(x)
+        curves[kind] = (torch.sigmoid(out) if kind == "gan" else out).cpu().numpy()
+        o = D(fake)
+        o = torch.sigmoid(o) if kind == "gan" else o
+        (g,) = torch.autograd.grad(o.sum(), fake)
+        grads.append(
+            {
+                "model": LOSS_LABELS[kind],
+                "output": "D(x) = sigmoid(logit)" if kind == "gan" else "critic f(x)",
+                "mean |d output / dx| at fake samples": float(g.abs().mean()),
+                "mean output at fake samples": float(o.mean().detach()),
+            }
+        )
+    return pd.DataFrame(curves), pd.DataFrame(grads)
+
+
+def gaussians_figure(curves: pd.DataFrame, cfg: WganVsJsConfig):
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    x = curves.x.to_numpy()
+    for mean, label, color in (
+        (cfg.gauss_real_mean, "real density", "C0"),
+        (cfg.gauss_fake_mean, "fake density", "C1"),
+    ):
+        dens = np.exp(-0.5 * ((x - mean) / cfg.gauss_std) ** 2)
+        ax.fill_between(x, 0, dens, alpha=0.2, color=color, label=label + " (scaled)")
+    ax.plot(x, curves.gan, color="C3", label="GAN discriminator D(x)")
+    for kind, color in (("wgan_gp", "C2"), ("wgan", "C4")):
+        f = curves[kind].to_numpy()
+        f = (f - f.min()) / (f.max() - f.min())  # critics are defined up to a constant
+        ax.plot(x, f, color=color, label=f"{LOSS_LABELS[kind]} critic (rescaled to [0, 1])")
+    ax.set(xlabel="x", ylabel="value", title="Optimal discriminator vs critic")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+# -- 3. MNIST training runs ----------------------------------------------------------------------
+def _dcgan_init_(module: torch.nn.Module) -> None:
+    """The WGAN code's weights_init: conv weights N(0, 0.02), batch-norm scales N(1, 0.02)."""
+    for m in module.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            torch.nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            torch.nn.init.normal_(m.weight, 1.0, 0.02)
+            torch.nn.init.zeros_(m.bias)
+
+
+def run_names(cfg: WganVsJsConfig) -> list[tuple[str, str, str]]:
+    """(run name, loss, generator): the main trio, then the robustness pair."""
+    main = [(f"{loss}-{cfg.generator}", loss, cfg.generator) for loss in LOSSES]
+    robust = [(f"{loss}-{cfg.robust_generator}", loss, cfg.robust_generator) for loss in LOSSES[:2]]
+    return main + [r for r in robust if r not in main]
+
+
+def build(cfg: WganVsJsConfig, loss: str, generator: str, device: torch.device) -> GAN:
+    torch.manual_seed(cfg.seed)  # same initial generator for every loss
+    G = GENERATORS[generator](cfg.noise_dim, cfg.dim)
+    D = ConvCritic(cfg.dim)
+    _dcgan_init_(G)
+    _dcgan_init_(D)
+    G, D = G.to(device), D.to(device)
+    if loss == "wgan":
+        clip_weights_(D, cfg.clip)
+        opt_g = torch.optim.RMSprop(G.parameters(), lr=cfg.wgan_lr)
+        opt_d = torch.optim.RMSprop(D.parameters(), lr=cfg.wgan_lr)
+    elif loss == "wgan_gp":
+        opt_g = torch.optim.Adam(G.parameters(), lr=cfg.gp_lr, betas=(0.0, 0.9))
+        opt_d = torch.optim.Adam(D.parameters(), lr=cfg.gp_lr, betas=(0.0, 0.9))
+    else:
+        opt_g = torch.optim.Adam(G.parameters(), lr=cfg.gan_lr, betas=(0.5, 0.999))
+        opt_d = torch.optim.Adam(D.parameters(), lr=cfg.gan_lr, betas=(0.5, 0.999))
+    return GAN(G, D, opt_g, opt_d)
+
+
+def loss_setup(cfg: WganVsJsConfig, loss: str) -> dict[str, Any]:
+    """The pieces that differ between GAN, WGAN and WGAN-GP, as arguments of `train.train`."""
+    if loss == "gan":
+        return {
+            "g_cost": generator_nonsaturating,
+            "d_cost": discriminator_bce,
+            "n_critic": constant_critic_iters(1),
+        }
+    base = {"g_cost": generator_wasserstein, "d_cost": critic_wasserstein}
+    if loss == "wgan":
+        return {
+            **base,
+            "n_critic": wgan_critic_iters(cfg.n_critic, 25, cfg.warmup_critic, 500),
+            "after_step": lambda g: clip_weights_(g.discriminator, cfg.clip),
+        }
+    return {
+        **base,
+        "n_critic": constant_critic_iters(cfg.n_critic),
+        "penalty": lambda d, r, f: gradient_penalty(d, r, f, cfg.gp_weight),
+    }
+
+
+def quality(gen: torch.nn.Module, cfg: WganVsJsConfig, valid: torch.Tensor) -> float:
+    """Independent sample-quality score: validation Parzen log-likelihood (the Table 1
+    estimator; sigma chosen on the first half of the images, the second half scored)."""
+    samples = gen.sample(cfg.quality_samples, valid.device, seed=cfg.seed + 7)
+    half = cfg.quality_valid // 2
+    return parzen.evaluate(samples, valid[:half], valid[half : cfg.quality_valid]).mean
+
+
+def train_run(
+    cfg: WganVsJsConfig,
+    loss: str,
+    generator: str,
+    data: torch.Tensor,
+    valid: torch.Tensor,
+    ckpt_dir: Path,
+    progress: bool = True,
+) -> GAN:
+    """One run, resumable; every `eval_every` generator iterations a quality score and a fixed
+    grid of 64 samples (saved beside the checkpoint)."""
+    gan = build(cfg, loss, generator, data.device)
+    fixed_z = gan.generator.sample_noise(
+        64, data.device, torch.Generator(data.device).manual_seed(cfg.seed + 6)
+    )
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+
+    def on_epoch_end(g: GAN) -> dict[str, Any]:
+        g.generator.eval()
+        with torch.no_grad():
+            torch.save(g.generator(fixed_z).cpu(), ckpt_dir / f"samples_{g.g_step:07d}.pt")
+        g.generator.train()
+        return {"quality": quality(g.generator, cfg, valid)}
+
+    fingerprint = {
+        k: v
+        for k, v in cfg.as_dict().items()
+        if k not in ("device", "data_dir", "g_iters", "profile") and not k.startswith("toy")
+    }
+    return train(
+        gan,
+        data,
+        epochs=cfg.g_iters // cfg.eval_every,
+        batch_size=cfg.batch_size,
+        round_g_iters=cfg.eval_every,
+        trace=True,
+        checkpoint_dir=ckpt_dir,
+        fingerprint={**fingerprint, "loss": loss, "run_generator": generator},
+        on_epoch_end=on_epoch_end,
+        progress=progress,
+        desc=f"{loss}, {generator} G",
+        **loss_setup(cfg, loss),
+    )
+
+
+def loss_curve(gan_trace: pd.DataFrame, loss: str, window: int) -> pd.DataFrame:
+    """Per generator iteration: the quantity the paper plots, raw and median-filtered.
+
+    GAN: JSD estimate log 2 - d_loss (d_loss carries the 1/2); WGAN: W estimate -d_loss from the
+    critic's last update before each generator update (the penalty excluded).
+    """
+    out = pd.DataFrame({"g_step": gan_trace.g_step})
+    raw = -gan_trace.d_loss if loss != "gan" else js_estimate(gan_trace.d_loss)
+    out["estimate"] = raw
+    out["filtered"] = raw.rolling(window, center=True, min_periods=1).median()
+    return out
+
+
+def checkpoint_table(history: pd.DataFrame, curve: pd.DataFrame) -> pd.DataFrame:
+    """Per quality checkpoint: the filtered loss at that generator iteration and the score."""
+    f = curve.set_index("g_step").filtered
+    rows = [
+        {
+            "g_step": int(r.g_step),
+            "loss_filtered": float(f.loc[: r.g_step].iloc[-1]),
+            "quality": float(r.quality),
+        }
+        for r in history.itertuples()
+    ]
+    return pd.DataFrame(rows)
+
+
+def correlations(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Spearman rank correlation of each run's filtered loss with the quality score."""
+    rows = []
+    for name, t in tables.items():
+        ok = len(t) >= 3 and t.loss_filtered.nunique() > 1 and t.quality.nunique() > 1
+        rho = stats.spearmanr(t.loss_filtered, t.quality).statistic if ok else math.nan
+        r = stats.pearsonr(t.loss_filtered, t.quality).statistic if ok else math.nan
+        rows.append({"run": name, "checkpoints": len(t), "spearman": rho, "pearson": r})
+    return pd.DataFrame(rows).set_index("run")
+
+
+def curves_figure(curves: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame]):
+    names = list(curves)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.8), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        c, t = curves[name], tables[name]
+        loss = name.split("-")[0]
+        ax.plot(c.g_step, c.estimate, color="C0", alpha=0.2, lw=0.5)
+        ax.plot(c.g_step, c.filtered, color="C0")
+        ax.set(
+            xlabel="generator iterations",
+            ylabel="JSD estimate" if loss == "gan" else "W estimate (critic)",
+            title=name,
+        )
+        ax.tick_params(axis="y", colors="C0")
+        ax2 = ax.twinx()
+        ax2.plot(t.g_step, t.quality, "o-", color="C1", ms=3)
+        ax2.set_ylabel("validation Parzen LL (nats)", color="C1")
+        ax2.tick_params(axis="y", colors="C1")
+    fig.tight_layout()
+    return fig
+
+
+def samples_figure(ckpt_root: Path, names: list[str], picks: int = 3):
+    """Fixed-noise sample grids of each run at the first, a middle and the last checkpoint."""
+    fig, axes = plt.subplots(len(names), picks, figsize=(3 * picks, 3 * len(names)), squeeze=False)
+    for i, name in enumerate(names):
+        files = sorted((ckpt_root / name).glob("samples_*.pt"))
+        chosen = [files[int(j)] for j in np.linspace(0, len(files) - 1, picks)] if files else []
+        for j, ax in enumerate(axes[i]):
+            ax.axis("off")
+            if j < len(chosen):
+                ax.imshow(sample_grid(torch.load(chosen[j])), cmap="gray")
+                ax.set_title(f"{name}, G iter {int(chosen[j].stem.split('_')[1])}", fontsize=8)
+    fig.tight_layout()
+    return fig
