@@ -49,6 +49,8 @@ def git_state(cwd: Path | None = None) -> dict[str, Any]:
     return {
         "git_commit": commit or "unknown",
         "git_dirty": bool(status) if status is not None else None,
+        # which tracked files differed from the commit: a reader can tell a doc edit from code
+        "git_dirty_files": [line[3:] for line in status.splitlines()] if status else [],
     }
 
 
