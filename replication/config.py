@@ -167,6 +167,18 @@ class ExperimentConfig:
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def run_table(self) -> list[dict[str, Any]]:
+        """`describe()` with this config's own values: what a run actually used."""
+        return [
+            {
+                "parameter": r["parameter"],
+                "value": getattr(self, r["parameter"]),
+                "help": r["help"],
+                "source": r["source"],
+            }
+            for r in self.describe()
+        ]
+
     @classmethod
     def describe(cls) -> list[dict[str, Any]]:
         """One row per parameter: name, type, the value under each profile, help and source."""

@@ -383,3 +383,10 @@ def test_parsed_values_go_through_the_config():
     assert (cfg.lr, cfg.epochs, cfg.device) == (1.0, 3, "cpu")
     with pytest.raises(ConfigError, match="'epochs' must be int, got float 3.5"):
         LossSaturationConfig.for_profile("quick", epochs=parse_value("3.5"))
+
+
+def test_run_table_shows_the_values_of_this_run():
+    cfg = ParzenMnistConfig.for_profile("quick", epochs=7)
+    rows = {r["parameter"]: r for r in cfg.run_table()}
+    assert rows["profile"]["value"] == "quick" and rows["epochs"]["value"] == 7
+    assert rows["lr"]["source"].startswith("mnist.yaml")

@@ -232,13 +232,13 @@ def parallel_lines_text(df: pd.DataFrame, errors: dict[str, float]) -> str:
     e = errors
     return (
         f"Over the {len(df)} values of θ, the WGAN-GP estimate is within "
-        f"{e['parallel_lines_max_abs_err_w1']:.3f} of W1 = |θ|, and away from θ = 0 its gradient "
+        f"{e['parallel_lines_max_abs_err_w1']:.2g} of W1 = |θ|, and away from θ = 0 its gradient "
         f"has magnitude at least {e['parallel_lines_min_abs_w1_gp_grad_off0']:.2f} (closed form: "
         f"1). The clipped critic's scale is K = {e['parallel_lines_wgan_scale_k']:.4f}; divided "
-        f"by K it is within {e['parallel_lines_max_abs_err_w1_clipped_rescaled']:.3f} of W1. The "
-        f"discriminator's JSD estimate is within {e['parallel_lines_max_abs_err_js']:.3f} of the "
-        f"closed form and its gradient is at most {e['parallel_lines_max_abs_js_grad']:.3f} in "
-        f"magnitude (mean |gradient| for θ ≠ 0: {off0.gan_grad.abs().mean():.4f}, against "
+        f"by K it is within {e['parallel_lines_max_abs_err_w1_clipped_rescaled']:.2g} of W1. The "
+        f"discriminator's JSD estimate is within {e['parallel_lines_max_abs_err_js']:.2g} of the "
+        f"closed form and its gradient is at most {e['parallel_lines_max_abs_js_grad']:.2g} in "
+        f"magnitude (mean |gradient| for θ ≠ 0: {off0.gan_grad.abs().mean():.2g}, against "
         f"{off0.wgan_gp_grad.abs().mean():.2f} for WGAN-GP)."
     )
 
