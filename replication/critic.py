@@ -35,6 +35,10 @@ def constant_critic_iters(n: int) -> Callable[[int], int]:
 
 @torch.no_grad()
 def clip_weights_(module: nn.Module, c: float) -> None:
-    """Clamp every parameter of the critic to [-c, c]: WGAN's crude Lipschitz constraint."""
+    """Clamp every parameter of the critic to [-c, c]: WGAN's crude Lipschitz constraint.
+
+    We clamp at initialisation and after every update (`train`'s `after_step`); the released
+    code clamps before each critic update instead, so there the generator update that follows
+    sees the last critic step unclipped. Same constraint, one step apart."""
     for p in module.parameters():
         p.clamp_(-c, c)
