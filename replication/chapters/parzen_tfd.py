@@ -551,3 +551,32 @@ def standin_note(faces: FaceFolds) -> str:
         "with far fewer training images (TFD has about 98,000 unlabeled ones) and **cannot be "
         f"compared with the published {PUBLISHED_TFD:.0f} ± 26**. Stand-in files: {names}."
     )
+
+
+def training_note(history: pd.DataFrame, faces: FaceFolds) -> str:
+    """How much training the generators got, in updates, and whether D separated anything."""
+    if history.empty:
+        return "No training ran (zero epochs)."
+    last = history.groupby(["generator", "stage"], sort=False).last()
+    updates = last.groupby("generator").step.sum()
+    gap = (last.d_real - last.d_fake).xs("pretrain", level="stage")
+    lo, hi = int(updates.min()), int(updates.max())
+    text = (
+        f"Each generator made {lo:,}" + (f"–{hi:,}" if hi != lo else "") + " updates over both "
+        f"stages; in its last stage-1 epoch, mean D(x) − D(G(z)) was between {gap.min():.2g} and "
+        f"{gap.max():.2g}."
+    )
+    if not faces.is_tfd:
+        n = faces.generator_rows(0).size
+        text += (
+            f" With {n} training images a batch of 100 gives {n // 100} updates per epoch, so "
+            "the code's 50 + 22 epochs are a few hundred updates at most, where TFD's roughly "
+            "98,000 unlabeled images give about 70,000."
+        )
+    if float(gap.abs().max()) < 0.01:
+        text += (
+            " **D has hardly begun to tell data from samples**: the generators are still close "
+            "to their initialisation (the data's mean face through random sparse output "
+            "weights), and the log-likelihood below scores that, not a trained GAN."
+        )
+    return text
