@@ -263,8 +263,9 @@ def test_describe_values_types_and_sources():
 
 
 def test_chapter_registry():
-    assert chapters.names() == ["loss_saturation", "parzen_mnist"]
+    assert chapters.names() == ["loss_saturation", "parzen_mnist", "parzen_tfd"]
     assert chapters.config_class("parzen_mnist") is ParzenMnistConfig
+    assert chapters.config_class("parzen_tfd").CHAPTER == "parzen_tfd"
     with pytest.raises(KeyError, match="unknown chapter 'nope'"):
         chapters.config_class("nope")
 

@@ -248,6 +248,7 @@ class ParzenTfdConfig(ExperimentConfig):
             "sigma_min_log10",
             "sigma_max_log10",
             "sigma_grid_size",
+            "pretrain_epochs",  # stage 1 may be extended; stage 2 records the epochs it built on
             "train_epochs",
         }
         return {k: v for k, v in self.as_dict().items() if k not in skip}
