@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
 STAMP = VENV / ".gan-replication-installed"
-CHAPTERS = ["loss_saturation", "parzen_mnist", "wgan_vs_js"]
+CHAPTERS = ["loss_saturation", "parzen_mnist", "parzen_tfd", "wgan_vs_js"]
 
 nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "none"

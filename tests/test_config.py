@@ -275,6 +275,7 @@ def test_chapter_registry():
         assert f"chapters/{name}" in toc, name
         assert f'"{name}"' in nox_text, name
     assert chapters.config_class("parzen_mnist") is ParzenMnistConfig
+    assert chapters.config_class("parzen_tfd").CHAPTER == "parzen_tfd"
     with pytest.raises(KeyError, match="unknown chapter 'nope'"):
         chapters.config_class("nope")
 

@@ -10,6 +10,7 @@ from ..config import ExperimentConfig
 _REGISTRY = {
     "loss_saturation": ("loss_saturation", "LossSaturationConfig"),
     "parzen_mnist": ("parzen_mnist", "ParzenMnistConfig"),
+    "parzen_tfd": ("parzen_tfd", "ParzenTfdConfig"),
     "wgan_vs_js": ("wgan_vs_js", "WganVsJsConfig"),
 }
 
