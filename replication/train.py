@@ -250,6 +250,7 @@ def train(
     select: tuple[str, str] | None = None,
     time_budget_s: float | None = None,
     after_step: Callable[[GAN], None] | None = None,
+    checkpoint_every_s: float = 0.0,
     progress: bool = True,
     desc: str = "train",
 ) -> GAN:
@@ -264,6 +265,9 @@ def train(
     `select=(metric, "max"|"min")` keeps `best.pt` with the weights of the best epoch.
     `time_budget_s` stops after the epoch that crosses it; the run resumes later from `last.pt`.
     `after_step(gan)` runs after every update: weight constraints (max column norm, clipping).
+    `checkpoint_every_s` > 0 writes `last.pt` at most that often (and always when the run stops
+    at its end or budget): for big models on small data, where a save outlasts an epoch. A kill
+    then loses at most that much training.
     """
     fingerprint = fingerprint or {}
     last = checkpoint_dir / "last.pt" if checkpoint_dir else None
@@ -303,6 +307,7 @@ def train(
         dynamic_ncols=True,
     )
     lr = momentum = None
+    last_save = time.perf_counter()
     try:
         while gan.epoch < epochs:
             if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
@@ -371,8 +376,13 @@ def train(
             )
             if select is not None and row.get(select[0]) is not None:
                 _maybe_keep_best(gan, row, select, checkpoint_dir)
-            if last is not None:
+            now = time.perf_counter()
+            stopping = gan.epoch >= epochs or (
+                time_budget_s is not None and now - t0 > time_budget_s
+            )
+            if last is not None and (stopping or now - last_save >= checkpoint_every_s):
                 save_checkpoint(last, gan, fingerprint)
+                last_save = now
     finally:
         bar.close()
     return gan

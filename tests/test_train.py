@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 import types
 
 import pytest
@@ -375,3 +376,40 @@ def test_batch_larger_than_data_is_refused(tiny_cfg, tiny_data):
             g_cost=NS,
             progress=False,
         )
+
+
+def test_checkpoint_interval_saves_rarely_but_always_when_stopping(tiny_cfg, tiny_data, tmp_path):
+    cfg = tiny_cfg(epochs=3)
+    seen = []
+
+    def look(g):
+        seen.append((tmp_path / "ck" / "last.pt").exists())
+        return {}
+
+    gan = _fit(
+        build_gan(cfg, tiny_data, CPU),
+        tiny_data,
+        cfg,
+        tmp_path / "ck",
+        checkpoint_every_s=1e9,
+        on_epoch_end=look,
+    )
+    assert seen == [False, False, False]  # no save during the run
+    state = torch.load(tmp_path / "ck" / "last.pt", weights_only=False)
+    assert state["epoch"] == 3 == gan.epoch  # but one when it ends
+
+    # a budget stop saves too, so the re-run resumes from where it stopped
+    def slow(g):
+        time.sleep(0.1)
+        return {}
+
+    _fit(
+        build_gan(cfg, tiny_data, CPU),
+        tiny_data,
+        cfg,
+        tmp_path / "b",
+        checkpoint_every_s=1e9,
+        time_budget_s=0.05,
+        on_epoch_end=slow,
+    )
+    assert torch.load(tmp_path / "b" / "last.pt", weights_only=False)["epoch"] == 1
