@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -83,10 +84,21 @@ def reproduce(session: nox.Session) -> None:
     profile, rest = _profile(session)
     if rest:
         session.error(f"unexpected arguments {rest}; use `nox -s notebook` for parameters")
-    for name in CHAPTERS:
-        session.run(py, "-m", "replication", "notebook", name, "--profile", profile, external=True)
+    failed = []
+    for name in CHAPTERS:  # one chapter failing (e.g. its data missing) does not stop the rest
+        try:
+            session.run(
+                py, "-m", "replication", "notebook", name, "--profile", profile, external=True
+            )
+        except CommandFailed:
+            failed.append(name)
     book_profile = "auto" if profile == "auto" else profile
     session.run(py, "-m", "replication", "book", "--profile", book_profile, external=True)
+    if failed:
+        session.error(
+            f"chapters that failed: {failed} (their last good results, if any, are kept and the "
+            "book shows them; the error of each is printed above)"
+        )
 
 
 @nox.session(venv_backend="none")
