@@ -161,7 +161,7 @@ def test_generator_steps_lower_the_generators_own_objective(g_cost, d_cost):
     G = LineGenerator(0.8)
     D = Mlp(2, 32, 1)
     z = G.sample_noise(256, CPU, torch.Generator().manual_seed(1))
-    before = float(g_cost(D(G(z))))
+    before = float(g_cost(D(G(z))).detach())
     gan = GAN(G, D, torch.optim.SGD(G.parameters(), lr=0.05), torch.optim.SGD(D.parameters(), 0))
     train(
         gan,
@@ -173,7 +173,7 @@ def test_generator_steps_lower_the_generators_own_objective(g_cost, d_cost):
         n_critic=constant_critic_iters(1),
         progress=False,
     )
-    assert gan.g_step == 8 and float(g_cost(D(G(z)))) < before
+    assert gan.g_step == 8 and float(g_cost(D(G(z))).detach()) < before
 
 
 # -- optimal discriminators against known divergences ----------------------------------------------
