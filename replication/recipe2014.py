@@ -89,15 +89,7 @@ class Mnist2014Recipe(ExperimentConfig):
     )
 
     def schedule(self) -> Schedule:
-        return Schedule(
-            lr=self.lr,
-            lr_decay=self.lr_decay,
-            min_lr=self.min_lr,
-            momentum_start=self.momentum_start,
-            momentum_final=self.momentum_final,
-            momentum_start_epoch=1,
-            momentum_saturate_epoch=self.momentum_saturate_epoch,
-        )
+        return Schedule.from_config(self)
 
     def fingerprint(self) -> dict:
         """What a checkpoint must agree on to be resumed (budgets and location may change)."""

@@ -51,6 +51,20 @@ class Schedule:
     momentum_start_epoch: int = 1
     momentum_saturate_epoch: int = 1
 
+    @classmethod
+    def from_config(cls, cfg: Any) -> Schedule:
+        """From a config with the pylearn2 SGD fields (lr, lr_decay, min_lr, momentum_start,
+        momentum_final, momentum_saturate_epoch): the MNIST and TFD recipes share these."""
+        return cls(
+            lr=cfg.lr,
+            lr_decay=cfg.lr_decay,
+            min_lr=cfg.min_lr,
+            momentum_start=cfg.momentum_start,
+            momentum_final=cfg.momentum_final,
+            momentum_start_epoch=1,
+            momentum_saturate_epoch=cfg.momentum_saturate_epoch,
+        )
+
     def lr_at(self, step: int) -> float:
         return decayed_lr(self.lr, step, self.lr_decay, self.min_lr)
 

@@ -236,15 +236,7 @@ class ParzenTfdConfig(ExperimentConfig):
         )
 
     def schedule(self) -> Schedule:
-        return Schedule(
-            lr=self.lr,
-            lr_decay=self.lr_decay,
-            min_lr=self.min_lr,
-            momentum_start=self.momentum_start,
-            momentum_final=self.momentum_final,
-            momentum_start_epoch=1,
-            momentum_saturate_epoch=self.momentum_saturate_epoch,
-        )
+        return Schedule.from_config(self)
 
     def fingerprint(self) -> dict[str, Any]:
         """What a training checkpoint must agree on (budgets, evaluation and location may
