@@ -53,6 +53,8 @@ TINY_WGAN = {
     "quality_samples": 50,
     "quality_valid": 20,
     "median_window": 3,
+    "classifier_epochs": 1,
+    "fid_reference": 200,
 }
 
 
@@ -166,7 +168,10 @@ def test_wgan_vs_js_run(results):
         "parallel_lines_max_abs_err_js",
         "corr_wgan_loss_vs_quality",
         "corr_gan_js_vs_quality",
+        "corr_wgan_loss_vs_fid",
+        "corr_gan_js_vs_fid",
         "quality_score_name",
+        "classifier_test_accuracy",
     ):
         assert key in s, key
     lines = pd.read_csv(run / "parallel_lines.csv")
@@ -177,9 +182,15 @@ def test_wgan_vs_js_run(results):
     for name in ("gan-dcgan", "wgan-dcgan", "wgan_gp-dcgan", "gan-mlp", "wgan-mlp"):
         t = pd.read_csv(run / f"checkpoints_{name}.csv")
         assert t.g_step.tolist() == [2, 4, 6], name
-        assert np.isfinite(t.quality).all()
+        assert np.isfinite(t.quality).all() and (t.fid > 0).all(), name
+        assert t.effective_classes.between(1, 10).all() and t.classifier_score.ge(1).all()
     corr = pd.read_csv(run / "correlations.csv").set_index("run")
-    assert s["corr_wgan_loss_vs_quality"] == pytest.approx(corr.spearman["wgan-dcgan"], nan_ok=True)
+    assert s["corr_wgan_loss_vs_quality"] == pytest.approx(
+        corr.spearman_parzen["wgan-dcgan"], nan_ok=True
+    )
+    assert s["corr_gan_js_vs_fid"] == pytest.approx(corr.spearman_fid["gan-dcgan"], nan_ok=True)
+    # one epoch on 50,000 images already makes a usable digit classifier
+    assert s["classifier_test_accuracy"] > 0.95
     for name in ("parallel_lines_estimates", "gaussians_discriminator_vs_critic", "mnist_samples"):
         assert (run / "figures" / f"{name}.png").stat().st_size > 5_000, name
 
