@@ -191,6 +191,8 @@ def test_wgan_vs_js_run(results):
     assert s["corr_gan_js_vs_fid"] == pytest.approx(corr.spearman_fid["gan-dcgan"], nan_ok=True)
     # one epoch on 50,000 images already makes a usable digit classifier
     assert s["classifier_test_accuracy"] > 0.95
+    # real test images are the reference a generator approaches: closer than any tiny run's samples
+    assert s["real_images_scores"]["FID"] < min(s["final_fid"].values())
     for name in ("parallel_lines_estimates", "gaussians_discriminator_vs_critic", "mnist_samples"):
         assert (run / "figures" / f"{name}.png").stat().st_size > 5_000, name
 
