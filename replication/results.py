@@ -42,10 +42,11 @@ def git_state(cwd: Path | None = None) -> dict[str, Any]:
             )
         except (OSError, subprocess.SubprocessError):
             return None
-        return out.stdout.strip()
+        return out.stdout.rstrip()  # not strip(): porcelain lines start with a status column
 
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
+    commit = (git("rev-parse", "HEAD") or "").strip()
+    # results/ holds outputs (earlier runs' files), not inputs to this run: not "dirty"
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
     return {
         "git_commit": commit or "unknown",
         "git_dirty": bool(status) if status is not None else None,

@@ -331,3 +331,24 @@ def test_provenance_table_says_none_for_a_pure_profile(tmp_path):
     store = _run(tmp_path, _cfg(), {"m": 1.0})
     prov = json.loads((store.final_dir / "provenance.json").read_text())
     assert provenance_table(prov).loc["parameters off the profile", "value"] == "none"
+
+
+def test_git_state_names_dirty_files_exactly_and_ignores_results(tmp_path):
+    from replication.results import git_state
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("a = 1\n")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "summary.json").write_text("{}\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    assert git_state(tmp_path)["git_dirty"] is False
+    (tmp_path / "results" / "summary.json").write_text('{"new": 1}\n')  # an output, not code
+    assert git_state(tmp_path)["git_dirty"] is False
+    (tmp_path / "code.py").write_text("a = 2\n")
+    state = git_state(tmp_path)
+    assert state["git_dirty"] is True and state["git_dirty_files"] == ["code.py"]
+    assert len(state["git_commit"]) == 40
