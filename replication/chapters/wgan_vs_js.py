@@ -637,7 +637,8 @@ def final_scores(
             "classifier score": real["classifier_score"],
             "effective classes": real["effective_classes"],
         }
-    return pd.DataFrame(rows).T
+    out = pd.DataFrame(rows).T
+    return out.astype({"generator iterations": "Int64"})
 
 
 def summary_metrics(
