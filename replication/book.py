@@ -44,17 +44,30 @@ def _status_page(rows: list[dict]) -> str:
         "",
         "What each chapter of this build shows: which run, under which profile, where it ran and "
         "how long it took. Every number in the book comes from these runs; their full provenance "
-        "(configuration, library versions) is in `provenance.json` beside each run's results.",
+        "(configuration, library versions) is in `provenance.json` beside each run's results. "
+        "*Wall time* is the last execution of the notebook; a run that resumed trained models "
+        "from checkpoints took longer in all, and *training time* sums the training of every "
+        "model it shows, over all sessions (– where the run did not record it).",
         "",
-        "| chapter | run shown | profile | device | git commit | started (UTC) | wall time |",
-        "|---|---|---|---|---|---|---|",
+        "| chapter | run shown | profile | device | git commit | started (UTC) | wall time "
+        "| training time |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             "| "
             + " | ".join(
                 str(r.get(k, ""))
-                for k in ("chapter", "run", "profile", "device", "git_commit", "started", "wall")
+                for k in (
+                    "chapter",
+                    "run",
+                    "profile",
+                    "device",
+                    "git_commit",
+                    "started",
+                    "wall",
+                    "training",
+                )
             )
             + " |"
         )
@@ -95,6 +108,9 @@ def stage(profile: str = "auto", results_dir: Path | None = None, dest: Path | N
                 "git_commit": f"`{commit[:10]}`" + (" (dirty)" if prov.get("git_dirty") else ""),
                 "started": prov.get("started_utc", "?"),
                 "wall": f"{prov.get('wall_time_s', 0):.0f} s",
+                "training": (
+                    f"{prov['training_time_s']:.0f} s" if "training_time_s" in prov else "–"
+                ),
             }
         )
     (src / "status.md").write_text(_status_page(rows))

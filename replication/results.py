@@ -167,6 +167,7 @@ class RunStore:
         self._t0 = time.perf_counter()
         self.device = None  # set by the chapter once it resolves the device
         self.extra_provenance: dict[str, Any] = {}
+        self.training: dict[str, dict[str, Any]] = {}
         self.committed = False
 
     @property
@@ -201,6 +202,16 @@ class RunStore:
         return out
 
     # -- provenance --------------------------------------------------------------------------
+    def record_training(self, name: str, gan: Any) -> None:
+        """Put a trained model's epochs and training seconds on record, earlier sessions
+        included: a resumed run's wall time covers only its last session (an evaluation of a
+        run trained for hours can take minutes)."""
+        self.training[name] = {
+            "epochs": gan.epoch,
+            "resumed_from_epoch": gan.resumed_from_epoch,
+            "training_time_s": round(sum(r.get("epoch_time_s", 0.0) for r in gan.history), 1),
+        }
+
     def provenance(self) -> dict[str, Any]:
         dev = self.device or torch.device("cpu")
         return {
@@ -219,8 +230,15 @@ class RunStore:
             "host": platform.node(),
             "started_utc": self.started.isoformat(timespec="seconds"),
             "wall_time_s": round(time.perf_counter() - self._t0, 2),
+            **self._training_record(),
             **self.extra_provenance,
         }
+
+    def _training_record(self) -> dict[str, Any]:
+        if not self.training:
+            return {}
+        total = sum(t["training_time_s"] for t in self.training.values())
+        return {"training_time_s": round(total, 1), "training": self.training}
 
     def write_summary(self, metrics: dict[str, Any]) -> dict[str, Any]:
         prov = self.provenance()

@@ -206,6 +206,10 @@ def test_book_renders_the_run_with_figures_and_provenance(results, tmp_path):
     assert (html / "chapters" / "parzen_mnist.html").read_text().count("225 ± 2") >= 1
     status = (html / "status.html").read_text()
     assert "loss_saturation/quick" in status and "parzen_mnist/quick" in status
+    # the training behind each run is on record beside the notebook's own wall time
+    prov = json.loads((results / "parzen_mnist" / "quick" / "provenance.json").read_text())
+    assert prov["training"]["gan"]["epochs"] == prov["config"]["epochs"]
+    assert f"{prov['training_time_s']:.0f} s" in status
 
 
 def test_book_shows_a_placeholder_for_a_chapter_never_run(tmp_path):

@@ -352,3 +352,18 @@ def test_git_state_names_dirty_files_exactly_and_ignores_results(tmp_path):
     state = git_state(tmp_path)
     assert state["git_dirty"] is True and state["git_dirty_files"] == ["code.py"]
     assert len(state["git_commit"]) == 40
+
+
+def test_record_training_sums_epochs_over_sessions_into_provenance(tmp_path):
+    from types import SimpleNamespace
+
+    store = RunStore(LossSaturationConfig.for_profile("quick"), results_dir=tmp_path)
+    gan = SimpleNamespace(
+        epoch=3, resumed_from_epoch=2, history=[{"epoch_time_s": t} for t in (10.0, 20.0, 5.5)]
+    )
+    store.record_training("a", gan)
+    store.record_training("b", SimpleNamespace(epoch=1, resumed_from_epoch=0, history=[{}]))
+    prov = store.provenance()
+    assert prov["training_time_s"] == 35.5
+    assert prov["training"]["a"] == {"epochs": 3, "resumed_from_epoch": 2, "training_time_s": 35.5}
+    store.discard()
