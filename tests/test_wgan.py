@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy.optimize import linprog
@@ -253,3 +254,36 @@ def test_config_rejects_bad_values_before_compute():
         WganVsJsConfig.for_profile("quick", g_iters=101, eval_every=50)
     with pytest.raises(ConfigError, match="generator"):
         WganVsJsConfig.for_profile("quick", generator="resnet")
+
+
+def _scores(fid: float, classes: float) -> pd.Series:
+    return pd.Series({"fid": fid, "effective_classes": classes, "quality": 0.0})
+
+
+def test_robustness_verdict_needs_a_clear_and_uncollapsed_lead():
+    from replication.chapters.wgan_vs_js import _robustness_verdict
+
+    cfg = WganVsJsConfig.for_profile("quick")
+    # the 3,000-iteration CPU run: WGAN 1% lower FID but collapsed onto one digit
+    text = _robustness_verdict(_scores(1212.8, 3.6), _scores(1195.9, 1.06), cfg)
+    assert text.startswith("Neither is clearly ahead") and "WGAN has collapsed" in text
+    text = _robustness_verdict(_scores(1000, 8), _scores(300, 8), cfg)
+    assert text.startswith("WGAN is clearly ahead")
+    # a lower FID bought by collapse is not the paper's claim
+    assert not _robustness_verdict(_scores(1000, 8), _scores(300, 1.2), cfg).startswith("WGAN is")
+    assert _robustness_verdict(_scores(300, 8), _scores(1000, 8), cfg).startswith("The GAN is")
+
+
+def test_correlations_report_whether_parzen_and_fid_agree():
+    from replication.chapters.wgan_vs_js import correlations
+
+    t = pd.DataFrame(
+        {
+            "loss_filtered": [3.0, 2.0, 1.0, 0.5],
+            "quality": [-300.0, -200.0, -100.0, -50.0],  # improving
+            "fid": [900.0, 600.0, 300.0, 100.0],  # improving
+        }
+    )
+    corr = correlations({"run": t}).loc["run"]
+    assert corr.spearman_parzen == pytest.approx(-1) and corr.spearman_fid == pytest.approx(1)
+    assert corr.spearman_parzen_vs_fid == pytest.approx(-1)
