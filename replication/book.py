@@ -2,7 +2,9 @@
 
 The sources in `book/` are copied to `book/_build/src`, each chapter's source notebook is replaced
 by the executed copy of the chosen profile (`results/<chapter>/<run>/<chapter>.ipynb`), a status
-page lists what ran where, and `jupyter-book build` renders it to `book/_build/html`.
+page lists what ran where, every other run kept in `results/` (custom parameters, the other
+profile) gets a page under *Other runs on record*, and `jupyter-book build` renders it all to
+`book/_build/html`.
 """
 
 from __future__ import annotations
@@ -38,40 +40,41 @@ def _placeholder(name: str, profile: str) -> str:
     )
 
 
+STATUS_COLUMNS = {
+    "chapter": "chapter",
+    "run": "run shown",
+    "profile": "profile",
+    "device": "device",
+    "git_commit": "git commit",
+    "started": "started (UTC)",
+    "wall": "wall time",
+    "training": "training time",
+}
+OTHER_COLUMNS = {**STATUS_COLUMNS, "run": "run", "overrides": "parameters off the profile"}
+
+
+def _table(title: str, intro: str, rows: list[dict], columns: dict[str, str]) -> str:
+    lines = [f"# {title}", "", intro, "", "| " + " | ".join(columns.values()) + " |"]
+    lines.append("|" + "---|" * len(columns))
+    for r in rows:
+        lines.append("| " + " | ".join(str(r.get(k, "")) for k in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _status_page(rows: list[dict]) -> str:
-    lines = [
-        "# Run status",
-        "",
+    return _table(
+        "Run status",
         "What each chapter of this build shows: which run, under which profile, where it ran and "
         "how long it took. Every number in the book comes from these runs; their full provenance "
         "(configuration, library versions) is in `provenance.json` beside each run's results. "
         "*Wall time* is the last execution of the notebook; a run that resumed trained models "
         "from checkpoints took longer in all, and *training time* sums the training of every "
-        "model it shows, over all sessions (– where the run did not record it).",
-        "",
-        "| chapter | run shown | profile | device | git commit | started (UTC) | wall time "
-        "| training time |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            "| "
-            + " | ".join(
-                str(r.get(k, ""))
-                for k in (
-                    "chapter",
-                    "run",
-                    "profile",
-                    "device",
-                    "git_commit",
-                    "started",
-                    "wall",
-                    "training",
-                )
-            )
-            + " |"
-        )
-    return "\n".join(lines) + "\n"
+        "model it shows, over all sessions (– where the run did not record it). Other runs kept "
+        "in `results/` (custom parameters, the other profile) have pages of their own under "
+        "*Other runs on record*.",
+        rows,
+        STATUS_COLUMNS,
+    )
 
 
 def stage(profile: str = "auto", results_dir: Path | None = None, dest: Path | None = None) -> Path:
@@ -84,37 +87,101 @@ def stage(profile: str = "auto", results_dir: Path | None = None, dest: Path | N
     shutil.copytree(
         root / "book", src, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints")
     )
-    rows = []
+    rows, others = [], []
     for name in chapters.names():
         target = src / "chapters" / f"{name}.ipynb"
         if not target.exists():
             continue
         nb = executed_notebook(results_dir, name, profile)
+        others += [(name, p) for p in other_runs(results_dir, name, nb)]
         if nb is None:
             target.unlink()
             (src / "chapters" / f"{name}.md").write_text(_placeholder(name, profile))
             rows.append({"chapter": name, "run": "not run"})
             continue
         shutil.copy(nb, target)
-        prov_path = nb.parent / "provenance.json"
-        prov = json.loads(prov_path.read_text()) if prov_path.exists() else {}
-        commit = prov.get("git_commit", "?")
-        rows.append(
-            {
-                "chapter": f"[{name}](chapters/{name})",
-                "run": f"`{nb.parent.relative_to(results_dir)}`",
-                "profile": prov.get("profile", "?"),
-                "device": prov.get("device", "?"),
-                "git_commit": f"`{commit[:10]}`" + (" (dirty)" if prov.get("git_dirty") else ""),
-                "started": prov.get("started_utc", "?"),
-                "wall": f"{prov.get('wall_time_s', 0):.0f} s",
-                "training": (
-                    f"{prov['training_time_s']:.0f} s" if "training_time_s" in prov else "–"
-                ),
-            }
-        )
+        rows.append(_run_row(nb, results_dir, f"[{name}](chapters/{name})"))
     (src / "status.md").write_text(_status_page(rows))
+    if others:
+        _stage_other_runs(src, others, results_dir)
     return src
+
+
+def other_runs(results_dir: Path, name: str, shown: Path | None) -> list[Path]:
+    """Executed notebooks of a chapter's runs other than the one its page shows: custom
+    parameters (`<profile>-custom`, a `--run-name`) and the other profile."""
+    chapter_dir = results_dir / chapters.config_class(name).CHAPTER
+    found = sorted(chapter_dir.glob(f"*/{name}.ipynb"))
+    return [p for p in found if not p.parent.name.startswith((".", "_")) and p != shown]
+
+
+def _run_row(nb: Path, results_dir: Path, chapter_cell: str) -> dict[str, str]:
+    prov_path = nb.parent / "provenance.json"
+    prov = json.loads(prov_path.read_text()) if prov_path.exists() else {}
+    commit = prov.get("git_commit", "?")
+    return {
+        "chapter": chapter_cell,
+        "run": f"`{nb.parent.relative_to(results_dir)}`",
+        "profile": prov.get("profile", "?"),
+        "overrides": ", ".join(
+            f"{k} = {v}" for k, v in (prov.get("overrides_off_profile") or {}).items()
+        )
+        or "none",
+        "device": prov.get("device", "?"),
+        "git_commit": f"`{commit[:10]}`" + (" (dirty)" if prov.get("git_dirty") else ""),
+        "started": prov.get("started_utc", "?"),
+        "wall": f"{prov.get('wall_time_s', 0):.0f} s",
+        "training": f"{prov['training_time_s']:.0f} s" if "training_time_s" in prov else "–",
+    }
+
+
+def _as_other_run(nb: dict, title: str, row: dict[str, str]) -> dict:
+    """The executed notebook of another run, headed by what it is; its own headings go one
+    level down so the page has one title."""
+    fence = False
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        lines = "".join(cell["source"]).splitlines(keepends=True)
+        for i, line in enumerate(lines):
+            if line.lstrip().startswith("```"):
+                fence = not fence
+            elif not fence and line.startswith("#"):
+                lines[i] = "#" + line
+        cell["source"] = "".join(lines)
+    head = (
+        f"# {title}\n\nThis page is the run {row['run']} ({row['profile']} profile; parameters "
+        f"off the profile: {row['overrides']}), not the run the chapter's own page shows. It ran "
+        f"on {row['device']} at commit {row['git_commit']}; its provenance is at the end.\n"
+    )
+    nb["cells"].insert(0, {"cell_type": "markdown", "metadata": {}, "source": head})
+    return nb
+
+
+def _stage_other_runs(src: Path, others: list[tuple[str, Path]], results_dir: Path) -> None:
+    """A page per other run, an index of them, and their entries in the staged TOC."""
+    (src / "runs").mkdir(exist_ok=True)
+    rows, toc = [], ["  - file: runs/index", "    sections:"]
+    for name, nb_path in others:
+        stem = f"{name}--{nb_path.parent.name}"
+        row = _run_row(nb_path, results_dir, f"[{name}](../chapters/{name})")
+        nb = json.loads(nb_path.read_text())
+        title = f"{name}: run `{nb_path.parent.name}`"
+        (src / "runs" / f"{stem}.ipynb").write_text(json.dumps(_as_other_run(nb, title, row)))
+        rows.append({**row, "run": f"[{row['run']}]({stem})"})
+        toc.append(f"      - file: runs/{stem}")
+    (src / "runs" / "index.md").write_text(
+        _table(
+            "Other runs on record",
+            "Runs kept in `results/` besides the ones the chapters show: runs with parameters "
+            "off their profile (a `<profile>-custom` run, or one given its own `--run-name`) and "
+            "runs of the other profile. Each page is that run's executed notebook, as it ran.",
+            rows,
+            OTHER_COLUMNS,
+        )
+    )
+    with open(src / "_toc.yml", "a") as f:
+        f.write("\n".join(toc) + "\n")
 
 
 def build(

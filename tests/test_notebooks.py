@@ -219,6 +219,33 @@ def test_book_shows_a_placeholder_for_a_chapter_never_run(tmp_path):
     assert not (src / "chapters" / "loss_saturation.ipynb").exists()
 
 
+def test_book_gives_custom_runs_pages_of_their_own(tmp_path):
+    # a student's re-run with other parameters lands in <profile>-custom: the book must show it
+    run = tmp_path / "results" / "loss_saturation" / "quick-custom"
+    run.mkdir(parents=True)
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "# Saturation\n\n## Part\n"},
+            {"cell_type": "code", "metadata": {}, "source": "# a comment", "outputs": []},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (run / "loss_saturation.ipynb").write_text(json.dumps(nb))
+    prov = {"profile": "quick", "overrides_off_profile": {"epochs": 10}, "git_commit": "abc"}
+    (run / "provenance.json").write_text(json.dumps(prov))
+    (tmp_path / "results" / "loss_saturation" / ".quick.staging-x").mkdir()  # in progress: skip
+    src = book.stage("quick", results_dir=tmp_path / "results", dest=tmp_path / "src")
+    page = json.loads((src / "runs" / "loss_saturation--quick-custom.ipynb").read_text())
+    head, first, code = (c["source"] for c in page["cells"])
+    assert head.startswith("# loss_saturation: run `quick-custom`") and "epochs = 10" in head
+    assert first == "## Saturation\n\n### Part\n" and code == "# a comment"  # code untouched
+    assert "- file: runs/loss_saturation--quick-custom" in (src / "_toc.yml").read_text()
+    assert "loss_saturation/quick-custom" in (src / "runs" / "index.md").read_text()
+    assert len(list((src / "runs").glob("*.ipynb"))) == 1
+
+
 def test_bad_parameter_fails_before_any_kernel_starts(tmp_path):
     with pytest.raises(ConfigError, match="'epochs' must be int"):
         notebooks.execute("loss_saturation", "quick", {"epochs": "ten"}, results_dir=tmp_path)
