@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import replication.train as train_mod
+from replication.config import ConfigError
 from replication.losses import GENERATOR_COSTS, generator_nonsaturating
 from replication.optim import ClassicMomentumSGD, decayed_lr, linear_momentum, set_hyper
 from replication.recipe2014 import Mnist2014Recipe, build_gan
@@ -413,3 +414,46 @@ def test_checkpoint_interval_saves_rarely_but_always_when_stopping(tiny_cfg, tin
         on_epoch_end=slow,
     )
     assert torch.load(tmp_path / "b" / "last.pt", weights_only=False)["epoch"] == 1
+
+
+def _tiny_splits(data: torch.Tensor):
+    from replication.data import MnistSplits
+
+    labels = torch.zeros(len(data), dtype=torch.int64)
+    return MnistSplits(data, data[:50], data[50:100], labels, labels[:50], labels[50:100], {})
+
+
+def test_continue_from_trains_past_another_run_without_touching_it(tiny_cfg, tiny_data, tmp_path):
+    from replication.chapters.parzen_mnist import train_gan
+
+    splits = _tiny_splits(tiny_data)
+    small = {"n_samples": 20, "n_sigma_valid": 10, "n_test": 20}
+    base_cfg = tiny_cfg(epochs=2, **small)
+    base = train_gan(base_cfg, splits, tmp_path / "base", progress=False)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "base").iterdir()}
+
+    longer = tiny_cfg(epochs=4, continue_from="base", **small)
+    assert longer.fingerprint() == base_cfg.fingerprint()  # the checkpoint is accepted
+    cont = train_gan(longer, splits, tmp_path / "longer", progress=False)
+    assert cont.epoch == 4 and cont.resumed_from_epoch == 2
+    assert [r["epoch"] for r in cont.history] == [1, 2, 3, 4]  # the base run's epochs included
+    assert {p.name: p.read_bytes() for p in (tmp_path / "base").iterdir()} == before
+
+    # the same as training 4 epochs in one go: continuing is resuming under another name
+    full = train_gan(tiny_cfg(epochs=4, **small), splits, tmp_path / "full", progress=False)
+    _assert_equal_states(_weights(cont), _weights(full))
+    assert base.epoch == 2
+
+    # once the new run has its own checkpoint, it resumes from that, not from the base run
+    again = train_gan(longer, splits, tmp_path / "longer", progress=False)
+    assert again.epoch == 4 and again.resumed_from_epoch == 4
+
+
+def test_continue_from_a_run_without_checkpoints_is_a_clear_error(tiny_cfg, tiny_data, tmp_path):
+    from replication.chapters.parzen_mnist import train_gan
+
+    cfg = tiny_cfg(continue_from="paper")
+    with pytest.raises(ConfigError, match=r"no checkpoint at .*paper.*last\.pt"):
+        train_gan(cfg, _tiny_splits(tiny_data), tmp_path / "longer", progress=False)
+    with pytest.raises(ConfigError, match="names this run itself"):
+        train_gan(tiny_cfg(continue_from="x"), _tiny_splits(tiny_data), tmp_path / "x")

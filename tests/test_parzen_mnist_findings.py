@@ -1,0 +1,69 @@
+"""The Table 1 chapter's verdict: computed from a run, never written in by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from replication.chapters import parzen_mnist as ch
+from replication.optim import decayed_lr
+from replication.parzen import ParzenResult
+
+REFS = pd.DataFrame({"model": ["Real training images", "k-means centres"], "ours": [240.0, 330.0]})
+
+
+def _result(mean: float, se: float = 2.0) -> ParzenResult:
+    return ParzenResult(0.17, [0.17], [mean], mean, se, 10000, 10000)
+
+
+def _history(slope_per_100: float, epochs: int = 400, start: float = 190.0) -> pd.DataFrame:
+    e = pd.Series(range(5, epochs + 1, 5))
+    valid = start + slope_per_100 * e / 100
+    return pd.DataFrame({"epoch": e, "valid_ll": valid, "test_ll": valid + 6.0})
+
+
+def test_lr_floor_epoch_agrees_with_stepping_the_schedule():
+    cfg = ch.ParzenMnistConfig.for_profile("paper")
+    epoch = ch.lr_floor_epoch(cfg)
+    per_epoch = cfg.train_images // cfg.batch_size
+
+    def at_floor(step: int) -> bool:
+        return decayed_lr(cfg.lr, step, cfg.lr_decay, cfg.min_lr) == cfg.min_lr
+
+    last_step_of = epoch * per_epoch
+    assert at_floor(last_step_of) and not at_floor(last_step_of - per_epoch)
+    assert ch.lr_floor_epoch(ch.ParzenMnistConfig.for_profile("paper", lr_decay=1.0)) == 0
+
+
+def test_trend_is_the_least_squares_slope_of_the_last_window():
+    t = ch.trend(_history(3.0), window=200)
+    assert t["valid_ll_per_100_epochs"] == pytest.approx(3.0)
+    assert t["test_ll_per_100_epochs"] == pytest.approx(3.0)
+    assert (t["trend_from_epoch"], t["trend_to_epoch"]) == (205, 400)
+    assert t["test_ll_fit_at_end"] == pytest.approx(190 + 12 + 6)
+    assert ch.trend(_history(3.0).iloc[:2]) == {}
+
+
+def test_a_result_within_two_standard_errors_is_reproduced():
+    cfg = ch.ParzenMnistConfig.for_profile("paper")
+    text, facts = ch.findings(_result(222.0), REFS, _history(0.0), cfg, 990, 1000)
+    assert text.startswith("**Reproduced**") and facts["reproduced_within_2_se"]
+    assert facts["difference_in_combined_se"] == pytest.approx(3 / 8**0.5)
+    assert "extrapolated_epoch_for_published" not in facts
+
+
+def test_a_short_rising_run_says_why_not_and_where_the_trend_leads():
+    cfg = ch.ParzenMnistConfig.for_profile("paper")
+    text, facts = ch.findings(_result(205.0), REFS, _history(3.0), cfg, 395, 400)
+    assert text.startswith("**Not reproduced at this budget**")
+    assert not facts["reproduced_within_2_se"]
+    # test LL fitted at epoch 400 is 208; +3 per 100 epochs reaches 225 after 17/3*100 epochs
+    assert facts["extrapolated_epoch_for_published"] == pytest.approx(400 + 1700 / 3)
+    assert "last tenth of training" in text and "no stopping rule" in text
+    assert "240.0" in text and "330.0" in text  # the reference rows, as measured
+
+
+def test_a_falling_run_gets_no_extrapolation():
+    cfg = ch.ParzenMnistConfig.for_profile("paper")
+    text, facts = ch.findings(_result(205.0), REFS, _history(-2.0), cfg, 100, 400)
+    assert "extrapolated_epoch_for_published" not in facts and "last tenth" not in text
