@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from .. import parzen
 from ..classifier_score import ClassifierScorer, accuracy, load_or_train
 from ..config import ConfigError, ExperimentConfig, param
 from ..critic import clip_weights_, constant_critic_iters, wgan_critic_iters
+from ..data import MnistSplits
 from ..divergences import parallel_lines, parallel_lines_grad
 from ..losses import (
     critic_wasserstein,
@@ -58,7 +60,8 @@ LOSS_LABELS = {"gan": "GAN (JS)", "wgan": "WGAN (clipping)", "wgan_gp": "WGAN-GP
 @dataclass(frozen=True)
 class WganVsJsConfig(ExperimentConfig):
     CHAPTER = "wgan_vs_js"
-    BUDGET_FIELDS = ("device", "data_dir")
+    # a time budget changes when training stops (each run reports how far it got), not the runs
+    BUDGET_FIELDS = ("device", "data_dir", "time_budget_minutes")
     PROFILE_OVERRIDES = {
         "quick": {
             "theta_grid_size": 11,
@@ -120,6 +123,12 @@ class WganVsJsConfig(ExperimentConfig):
     )
     eval_every: int = param(
         500, "generator iterations between quality checkpoints (and sample grids)", min=1
+    )
+    time_budget_minutes: float | None = param(
+        None,
+        "training time for all MNIST runs together (they run in turn); stops after the quality "
+        "checkpoint that crosses it, and a re-run resumes; 0 evaluates what is trained",
+        min=0,
     )
     wgan_lr: float = param(5e-5, "RMSprop lr (G and critic)", source=f"{W}, Alg. 1: 5e-5", min=0)
     clip: float = param(0.01, "critic weights clamped to [-c, c]", source=f"{W}, Alg. 1", min=0)
@@ -450,6 +459,7 @@ def train_run(
     scorer: ClassifierScorer,
     ckpt_dir: Path,
     progress: bool = True,
+    time_budget_s: float | None = None,
 ) -> GAN:
     """One run, resumable; every `eval_every` generator iterations a quality score and a fixed
     grid of 64 samples (saved beside the checkpoint)."""
@@ -467,7 +477,15 @@ def train_run(
         return quality(g.generator, cfg, valid, scorer)
 
     # what shapes the training and its scores; g_iters is left out so a run can be extended
-    ignored = ("device", "data_dir", "g_iters", "profile", "median_window", "theta_grid_size")
+    ignored = (
+        "device",
+        "data_dir",
+        "g_iters",
+        "profile",
+        "median_window",
+        "theta_grid_size",
+        "time_budget_minutes",
+    )
     fingerprint = {
         k: v
         for k, v in cfg.as_dict().items()
@@ -490,8 +508,67 @@ def train_run(
         on_epoch_end=on_epoch_end,
         progress=progress,
         desc=f"{loss}, {generator} G",
+        time_budget_s=time_budget_s,
         **loss_setup(cfg, loss),
     )
+
+
+@dataclass
+class MnistRuns:
+    """The MNIST runs of one chapter run: trained models, loss curves and checkpoint tables.
+    `curves` and `tables` hold only runs with at least one quality checkpoint."""
+
+    gans: dict[str, GAN]
+    curves: dict[str, pd.DataFrame]
+    tables: dict[str, pd.DataFrame]
+    main: list[str]
+    robust: list[str]
+
+
+def train_runs(
+    cfg: WganVsJsConfig,
+    mnist: MnistSplits,
+    scorer: ClassifierScorer,
+    ckpt_root: Path,
+    progress: bool = True,
+) -> MnistRuns:
+    """Train (or resume) every run in turn within `time_budget_minutes` for all of them."""
+    deadline = (
+        None
+        if cfg.time_budget_minutes is None
+        else time.perf_counter() + 60.0 * cfg.time_budget_minutes
+    )
+    gans, curves, tables = {}, {}, {}
+    for name, loss, gen_name in run_names(cfg):
+        left = None if deadline is None else max(0.0, deadline - time.perf_counter())
+        gan = train_run(
+            cfg, loss, gen_name, mnist.train, mnist.valid, scorer, ckpt_root / name, progress, left
+        )
+        gans[name] = gan
+        if gan.history:
+            curves[name] = loss_curve(pd.DataFrame(gan.trace), loss, cfg.median_window)
+            tables[name] = checkpoint_table(pd.DataFrame(gan.history), curves[name])
+    runs = run_names(cfg)
+    main = [n for n, _, g in runs if g == cfg.generator and n in tables]
+    robust = [n for n, _, g in runs if g == cfg.robust_generator and n in tables and n not in main]
+    return MnistRuns(gans, curves, tables, main, robust)
+
+
+def progress_table(runs: MnistRuns, cfg: WganVsJsConfig) -> pd.DataFrame:
+    """How far each run got: generator iterations against the target, and training time."""
+    rows = []
+    for name, gan in runs.gans.items():
+        rows.append(
+            {
+                "run": name,
+                "generator iterations": gan.g_step,
+                "target": cfg.g_iters,
+                "complete": gan.g_step >= cfg.g_iters,
+                "quality checkpoints": len(gan.history),
+                "training time (min)": sum(r.get("epoch_time_s", 0.0) for r in gan.history) / 60,
+            }
+        )
+    return pd.DataFrame(rows).set_index("run")
 
 
 def loss_curve(gan_trace: pd.DataFrame, loss: str, window: int) -> pd.DataFrame:
@@ -538,7 +615,10 @@ def correlations(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             stats.spearmanr(t.quality, t.fid).statistic if ok else math.nan
         )
         rows.append(row)
-    return pd.DataFrame(rows).set_index("run")
+    columns = ["run", "checkpoints"] + [
+        f"{kind}_{short}" for short in ("parzen", "fid") for kind in ("spearman", "pearson")
+    ]
+    return pd.DataFrame(rows, columns=[*columns, "spearman_parzen_vs_fid"]).set_index("run")
 
 
 def _verdict(rho: float) -> str:
@@ -548,7 +628,7 @@ def _verdict(rho: float) -> str:
     return "runs against it" if rho < -0.5 else "does not clearly track it"
 
 
-def _robustness_verdict(gan: pd.Series, wgan: pd.Series, cfg: WganVsJsConfig) -> str:
+def _robustness_verdict(gan: pd.Series, wgan: pd.Series) -> str:
     """The paper's claim is that WGAN still learns where the GAN fails: WGAN clearly better by
     FID (by more than a fifth) and not more collapsed. Anything else is said as it is."""
     collapsed = [
@@ -558,17 +638,18 @@ def _robustness_verdict(gan: pd.Series, wgan: pd.Series, cfg: WganVsJsConfig) ->
     ]
     note = "; ".join(collapsed)
     note = f" {note[0].upper()}{note[1:]}." if note else ""
+    budget = f"{int(gan.g_step)} and {int(wgan.g_step)} generator iterations"
     if wgan.fid < 0.8 * gan.fid and wgan.effective_classes >= gan.effective_classes - 0.5:
         return "WGAN is clearly ahead of the GAN with this generator, as the paper reports." + note
     if gan.fid < 0.8 * wgan.fid:
         return (
             "The GAN is ahead of WGAN with this generator: the opposite of the paper's claim at "
-            f"this budget ({cfg.g_iters} generator iterations)." + note
+            f"this budget ({budget})." + note
         )
     return (
         "Neither is clearly ahead (FIDs within a fifth of each other): the paper's robustness "
-        f"claim is not shown at this budget ({cfg.g_iters} generator iterations; WGAN's lr of "
-        "5e-5 learns slowly, and the `paper` profile's 20,000 iterations are the fair test)." + note
+        f"claim is not shown at this budget ({budget}; WGAN's lr of 5e-5 learns slowly, and "
+        "the `paper` profile's 20,000 iterations are the fair test)." + note
     )
 
 
@@ -579,36 +660,51 @@ def training_findings(
     real: dict[str, float] | None = None,
 ) -> str:
     """What this run's MNIST curves say about the paper's two claims, in words; `real` are the
-    scores of real test images (the reference a good generator approaches)."""
+    scores of real test images (the reference a good generator approaches). Runs without a
+    quality checkpoint yet (a time budget) are left out and named."""
     g, r = cfg.generator, cfg.robust_generator
-    runs = {"WGAN critic estimate": f"wgan-{g}", "WGAN-GP": f"wgan_gp-{g}", "GAN JSD": f"gan-{g}"}
+    named = {"WGAN critic estimate": f"wgan-{g}", "WGAN-GP": f"wgan_gp-{g}", "GAN JSD": f"gan-{g}"}
+    runs = {k: v for k, v in named.items() if v in corr.index}
+    if not runs:
+        return "No main run has a quality checkpoint yet: nothing to compare."
+    reach = ", ".join(f"{v} {int(tables[v].g_step.iloc[-1])}" for v in runs.values())
     text = [
-        f"**Loss vs quality** (Spearman over {int(corr.checkpoints.max())} checkpoints of "
-        f"{cfg.g_iters} generator iterations; a loss that falls as samples improve correlates "
+        f"**Loss vs quality** (Spearman over each run's quality checkpoints, up to these "
+        f"generator iterations: {reach}; a loss that falls as samples improve correlates "
         "negatively with Parzen LL and positively with FID)."
     ]
+    missing = [v for v in named.values() if v not in runs.values()]
+    if missing:
+        text.append(f"*Not yet trained* (time budget): {', '.join(missing)}.")
     for short, sign, label in (("parzen", -1, "Parzen LL"), ("fid", 1, "FID")):
         rho = {k: corr.loc[v, f"spearman_{short}"] for k, v in runs.items()}
         listed = ", ".join(f"{k} {v:+.2f}" for k, v in rho.items())
-        gan = rho["GAN JSD"]
-        text.append(
-            f"- With {label}: {listed}. The clipped WGAN's estimate "
-            f"{_verdict(sign * rho['WGAN critic estimate'])}, WGAN-GP's "
-            f"{_verdict(sign * rho['WGAN-GP'])}; "
-            + (
-                "the JSD estimate does not move with it (|ρ| < 0.5), as the paper claims."
+        parts = []
+        if "WGAN critic estimate" in rho:
+            parts.append(
+                f"the clipped WGAN's estimate {_verdict(sign * rho['WGAN critic estimate'])}"
+            )
+        if "WGAN-GP" in rho:
+            parts.append(f"WGAN-GP's {_verdict(sign * rho['WGAN-GP'])}")
+        if "GAN JSD" in rho:
+            gan = rho["GAN JSD"]
+            parts.append(
+                "the JSD estimate does not move with it (|ρ| < 0.5), as the paper claims"
                 if abs(gan) < 0.5
                 else f"the JSD estimate also moves with it (ρ = {gan:+.2f}), which the paper's "
-                "claim does not expect."
+                "claim does not expect"
             )
+        said = "; ".join(parts)
+        text.append(f"- With {label}: {listed}. {said[:1].upper()}{said[1:]}.")
+    agree = corr.spearman_parzen_vs_fid.dropna()
+    if len(agree):
+        text.append(
+            f"- The two scores agree on the order of a run's checkpoints (ρ(Parzen, FID) < −0.5) "
+            f"in {int((agree < -0.5).sum())} of {len(agree)} runs (ρ from {agree.min():+.2f} to "
+            f"{agree.max():+.2f}); where they disagree, Parzen's known weakness at ranking "
+            "samples (Theis et al. 2016) is one candidate cause; the sample grids let a reader "
+            "judge."
         )
-    agree = corr.spearman_parzen_vs_fid
-    text.append(
-        f"- The two scores agree on the order of a run's checkpoints (ρ(Parzen, FID) < −0.5) in "
-        f"{int((agree < -0.5).sum())} of {len(agree)} runs (ρ from {agree.min():+.2f} to "
-        f"{agree.max():+.2f}); where they disagree, Parzen's known weakness at ranking samples "
-        "(Theis et al. 2016) is one candidate cause; the sample grids let a reader judge."
-    )
     best_cs = max(t.classifier_score.max() for t in tables.values())
     if best_cs < 3:
         ref = f" (real test images: {real['classifier_score']:.1f})" if real else ""
@@ -619,19 +715,31 @@ def training_findings(
             "figures; the `paper` profile is the test of the claim."
         )
     final = {n: t.iloc[-1] for n, t in tables.items()}
-    if f"gan-{r}" in final and f"wgan-{r}" in final and r != g:
+
+    def row(f: pd.Series) -> str:
+        return (
+            f"FID {f.fid:.1f}, {f.effective_classes:.1f} effective classes, "
+            f"Parzen {f.quality:.1f} nats after {int(f.g_step)} generator iterations"
+        )
+
+    if r == g:
+        return "\n\n".join(text)
+    if f"gan-{r}" in final and f"wgan-{r}" in final:
         gr, wr = final[f"gan-{r}"], final[f"wgan-{r}"]
-
-        def row(f: pd.Series) -> str:
-            return (
-                f"FID {f.fid:.1f}, {f.effective_classes:.1f} effective classes, "
-                f"Parzen {f.quality:.1f} nats"
-            )
-
+        main = [
+            f"{label} {row(final[n])}"
+            for label, n in (("GAN", f"gan-{g}"), ("WGAN", f"wgan-{g}"))
+            if n in final
+        ]
         text.append(
-            f"**Robustness** ({r} generator, after {cfg.g_iters} generator iterations): GAN "
-            f"{row(gr)}; WGAN {row(wr)}. (With the {g} generator: GAN {row(final[f'gan-{g}'])}; "
-            f"WGAN {row(final[f'wgan-{g}'])}.) " + _robustness_verdict(gr, wr, cfg)
+            f"**Robustness** ({r} generator): GAN {row(gr)}; WGAN {row(wr)}. "
+            + (f"(With the {g} generator: {'; '.join(main)}.) " if main else "")
+            + _robustness_verdict(gr, wr)
+        )
+    else:
+        text.append(
+            f"**Robustness** ({r} generator): not shown yet, the runs are not both trained "
+            "(time budget); a re-run resumes them."
         )
     return "\n\n".join(text)
 
@@ -660,8 +768,18 @@ def final_scores(
             "classifier score": real["classifier_score"],
             "effective classes": real["effective_classes"],
         }
-    out = pd.DataFrame(rows).T
+    columns = ["generator iterations", "Parzen LL (nats)", "FID", "classifier score"]
+    columns += ["effective classes", "best Parzen LL", "best FID"]
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
     return out.astype({"generator iterations": "Int64"})
+
+
+def _spearman(corr: pd.DataFrame, run: str, short: str) -> float | None:
+    """A run's correlation for summary.json: None where the run has none (not yet trained)."""
+    if run not in corr.index:
+        return None
+    v = float(corr.loc[run, f"spearman_{short}"])
+    return None if math.isnan(v) else v
 
 
 def summary_metrics(
@@ -672,9 +790,9 @@ def summary_metrics(
     runs = final.drop(index=REAL_ROW, errors="ignore")
     out: dict[str, Any] = {}
     for short, key in (("parzen", "quality"), ("fid", "fid")):
-        out[f"corr_wgan_loss_vs_{key}"] = float(corr.loc[f"wgan-{g}", f"spearman_{short}"])
-        out[f"corr_gan_js_vs_{key}"] = float(corr.loc[f"gan-{g}", f"spearman_{short}"])
-        out[f"corr_wgan_gp_loss_vs_{key}"] = float(corr.loc[f"wgan_gp-{g}", f"spearman_{short}"])
+        out[f"corr_wgan_loss_vs_{key}"] = _spearman(corr, f"wgan-{g}", short)
+        out[f"corr_gan_js_vs_{key}"] = _spearman(corr, f"gan-{g}", short)
+        out[f"corr_wgan_gp_loss_vs_{key}"] = _spearman(corr, f"wgan_gp-{g}", short)
     return {
         **out,
         "correlation": "Spearman, median-filtered loss vs score over the quality checkpoints",
@@ -684,6 +802,7 @@ def summary_metrics(
         "final_quality": runs["Parzen LL (nats)"].to_dict(),
         "final_fid": runs["FID"].to_dict(),
         "final_effective_classes": runs["effective classes"].to_dict(),
+        "final_g_iters": {k: int(v) for k, v in runs["generator iterations"].items()},
         "real_images_scores": (
             final.loc[REAL_ROW].dropna().to_dict() if REAL_ROW in final.index else None
         ),
