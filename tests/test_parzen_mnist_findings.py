@@ -67,3 +67,32 @@ def test_a_falling_run_gets_no_extrapolation():
     cfg = ch.ParzenMnistConfig.for_profile("paper")
     text, facts = ch.findings(_result(205.0), REFS, _history(-2.0), cfg, 100, 400)
     assert "extrapolated_epoch_for_published" not in facts and "last tenth" not in text
+
+
+def test_continued_runs_are_named_on_the_page_of_the_run_they_continue(tmp_path):
+    import json
+
+    def write(run: str, **extra) -> None:
+        (tmp_path / run).mkdir()
+        summary = {
+            "run_name": run,
+            "epochs_trained": 1300,
+            "epochs_target": 2000,
+            "training_complete": False,
+            "mnist_parzen_ll_mean": 221.04,
+            "mnist_parzen_ll_se": 2.2,
+            "epoch_selected": 1290,
+            "sigma": 0.1668,
+            "git_commit": "abcdef0123",
+            **extra,
+        }
+        (tmp_path / run / "summary.json").write_text(json.dumps(summary))
+
+    write("paper", continued_from=None)
+    write("quick-custom")
+    assert ch.continued_runs(tmp_path, "paper") == ""
+    write("paper-2000-epochs", continued_from="paper")
+    text = ch.continued_runs(tmp_path, "paper")
+    assert "**paper-2000-epochs** (trained 1300 of 2000 epochs, still training)" in text
+    assert "221.0 ± 2.2 nats at validation-selected epoch 1290, σ 0.167 (commit abcdef0)" in text
+    assert ch.continued_runs(tmp_path, "quick") == ""

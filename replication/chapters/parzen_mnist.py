@@ -7,6 +7,7 @@ validation set and the best epoch's weights are kept; the test set is only ever 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -365,6 +366,30 @@ def findings(
         "digits, so a few nats between models say little about sample quality."
     )
     return "\n".join(lines), facts
+
+
+def continued_runs(chapter_dir: Path, run_name: str) -> str:
+    """Markdown naming the committed runs that continued this one past its budget (their own
+    pages are under *Other runs on record*), with their numbers as they stand."""
+    lines = []
+    for path in sorted(chapter_dir.glob("*/summary.json")):
+        s = json.loads(path.read_text())
+        if s.get("continued_from") != run_name:
+            continue
+        state = "complete" if s.get("training_complete") else "still training"
+        lines.append(
+            f"- **{s['run_name']}** (trained {s['epochs_trained']} of {s['epochs_target']} "
+            f"epochs, {state}): {s['mnist_parzen_ll_mean']:.1f} ± {s['mnist_parzen_ll_se']:.1f} "
+            f"nats at validation-selected epoch {s['epoch_selected']}, σ {s['sigma']:.3f} "
+            f"(commit {str(s.get('git_commit'))[:7]})."
+        )
+    if not lines:
+        return ""
+    head = (
+        "**Continued past this run's budget** (runs that started from its checkpoints; each "
+        "has its own page under *Other runs on record*):"
+    )
+    return "\n".join([head, "", *lines])
 
 
 def curves_figure(history: pd.DataFrame, ours: parzen.ParzenResult, epoch: int):
