@@ -7,7 +7,7 @@
    plain NumPy implementation of the same formula, timed on a subset of test points and scaled
    linearly to 10,000 (it is linear in the number of points).
 3. The matrix-product work of one step of each loop, counted by torch: on a CPU, where these
-   products take most of the time, it bounds the training ratio (see `matmul_flops_per_step`).
+   products take most of the time, it roughly caps the training ratio (`matmul_flops_per_step`).
 
     python -m replication.bench [--steps 200] [--parzen-points 50] [--out results/bench]
 """

@@ -91,8 +91,29 @@ def test_continued_runs_are_named_on_the_page_of_the_run_they_continue(tmp_path)
     write("paper", continued_from=None)
     write("quick-custom")
     assert ch.continued_runs(tmp_path, "paper") == ""
+    write(".paper-2000-epochs.staging-x", continued_from="paper")  # in progress: not listed
+    assert ch.continued_runs(tmp_path, "paper") == ""
     write("paper-2000-epochs", continued_from="paper")
     text = ch.continued_runs(tmp_path, "paper")
-    assert "**paper-2000-epochs** (trained 1300 of 2000 epochs, still training)" in text
+    assert (
+        "**paper-2000-epochs** (trained 1300 of 2000 epochs, incomplete when this page was built)"
+        in text
+    )
     assert "221.0 ± 2.2 nats at validation-selected epoch 1290, σ 0.167 (commit abcdef0)" in text
     assert ch.continued_runs(tmp_path, "quick") == ""
+
+
+def test_edge_cases_of_the_verdict_say_only_what_the_numbers_support():
+    cfg = ch.ParzenMnistConfig.for_profile("paper")
+    above, _ = ch.findings(_result(240.0), REFS, _history(0.0), cfg, 500, 1000)
+    assert above.startswith("**Not reproduced (above the published value)**")
+    # selected result below 225 but the fitted line already past it: no extrapolation backwards
+    _, facts = ch.findings(_result(210.0), REFS, _history(3.0, start=220.0), cfg, 395, 400)
+    assert "extrapolated_epoch_for_published" not in facts
+    # k-means below real images: no claim that smooth centres are rewarded
+    refs = pd.DataFrame({"model": ["Real training images", "k-means centres"], "ours": [240, 230]})
+    text, _ = ch.findings(_result(205.0), refs, _history(3.0), cfg, 395, 400)
+    assert "rewards smooth centres" not in text
+    assert (
+        "rewards smooth centres" in ch.findings(_result(205.0), REFS, _history(3.0), cfg, 5, 9)[0]
+    )

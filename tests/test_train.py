@@ -457,3 +457,21 @@ def test_continue_from_a_run_without_checkpoints_is_a_clear_error(tiny_cfg, tiny
         train_gan(cfg, _tiny_splits(tiny_data), tmp_path / "longer", progress=False)
     with pytest.raises(ConfigError, match="names this run itself"):
         train_gan(tiny_cfg(continue_from="x"), _tiny_splits(tiny_data), tmp_path / "x")
+
+
+def test_continue_from_refuses_itself_and_a_torn_copy(tiny_cfg, tiny_data, tmp_path):
+    from replication.chapters.parzen_mnist import start_from_run, train_gan
+
+    small = {"n_samples": 20, "n_sigma_valid": 10, "n_test": 20}
+    train_gan(tiny_cfg(epochs=2, **small), _tiny_splits(tiny_data), tmp_path / "paper")
+    before = (tmp_path / "paper" / "last.pt").read_bytes()
+    # a run with checkpoints cannot name itself either (that would extend it in place)
+    with pytest.raises(ConfigError, match="names this run itself"):
+        start_from_run(tmp_path / "paper", "paper")
+    assert (tmp_path / "paper" / "last.pt").read_bytes() == before
+    # best.pt from another moment than last.pt (the source was saving): refused, nothing left
+    best = torch.load(tmp_path / "paper" / "best.pt", weights_only=False)
+    torch.save({**best, "epoch": best["epoch"] + 7}, tmp_path / "paper" / "best.pt")
+    with pytest.raises(ConfigError, match="disagree"):
+        start_from_run(tmp_path / "longer", "paper")
+    assert list((tmp_path / "longer").iterdir()) == []

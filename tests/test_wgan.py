@@ -347,3 +347,22 @@ def test_zero_budget_evaluates_without_training(tmp_path):
     summary = summary_metrics(cfg, correlations({}), final, 0.99)
     assert summary["corr_wgan_loss_vs_fid"] is None and summary["final_fid"] == {}
     assert summary["real_images_scores"]["FID"] == 16.0
+
+
+def test_robustness_is_judged_where_both_runs_have_been_and_nan_is_not_a_verdict():
+    from replication.chapters.wgan_vs_js import correlations, training_findings
+
+    cfg = WganVsJsConfig.for_profile("paper")
+    gan_mlp = _table(900, steps=40)  # finished: FID falls to 900 - 3900 < 0 ...
+    gan_mlp["fid"] = [300.0] * 40  # ... say a flat 300
+    wgan_mlp = _table(1000, steps=2)  # stopped by the budget after 1,000 iterations
+    tables = {
+        "gan-dcgan": _table(900, steps=2),  # two checkpoints: no correlation yet
+        "gan-mlp": gan_mlp,
+        "wgan-mlp": wgan_mlp,
+    }
+    gan_mlp.loc[1, "fid"] = 2000.0  # at 1,000 iterations the GAN was far behind
+    text = training_findings(correlations(tables), tables, cfg)
+    assert "compared at 1000 generator iterations, the furthest both runs have reached" in text
+    assert "GAN FID 2000.0" in text and "WGAN is clearly ahead" in text
+    assert "cannot be judged yet" in text and "nan" not in text

@@ -623,9 +623,16 @@ def correlations(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def _verdict(rho: float) -> str:
     """A correlation already signed so that + means 'the loss falls as samples improve'."""
+    if math.isnan(rho):
+        return "cannot be judged yet (fewer than 3 quality checkpoints, or a constant curve)"
     if rho > 0.5:
         return "tracks it"
     return "runs against it" if rho < -0.5 else "does not clearly track it"
+
+
+def _row_at(table: pd.DataFrame, g_step: int) -> pd.Series:
+    """A run's last quality checkpoint at or before `g_step` generator iterations."""
+    return table[table.g_step <= g_step].iloc[-1]
 
 
 def _robustness_verdict(gan: pd.Series, wgan: pd.Series) -> str:
@@ -638,7 +645,11 @@ def _robustness_verdict(gan: pd.Series, wgan: pd.Series) -> str:
     ]
     note = "; ".join(collapsed)
     note = f" {note[0].upper()}{note[1:]}." if note else ""
-    budget = f"{int(gan.g_step)} and {int(wgan.g_step)} generator iterations"
+    budget = (
+        f"{int(gan.g_step)} generator iterations"
+        if gan.g_step == wgan.g_step
+        else f"{int(gan.g_step)} and {int(wgan.g_step)} generator iterations"
+    )
     if wgan.fid < 0.8 * gan.fid and wgan.effective_classes >= gan.effective_classes - 0.5:
         return "WGAN is clearly ahead of the GAN with this generator, as the paper reports." + note
     if gan.fid < 0.8 * wgan.fid:
@@ -678,7 +689,7 @@ def training_findings(
         text.append(f"*Not yet trained* (time budget): {', '.join(missing)}.")
     for short, sign, label in (("parzen", -1, "Parzen LL"), ("fid", 1, "FID")):
         rho = {k: corr.loc[v, f"spearman_{short}"] for k, v in runs.items()}
-        listed = ", ".join(f"{k} {v:+.2f}" for k, v in rho.items())
+        listed = ", ".join(f"{k} {'n/a' if math.isnan(v) else f'{v:+.2f}'}" for k, v in rho.items())
         parts = []
         if "WGAN critic estimate" in rho:
             parts.append(
@@ -689,7 +700,10 @@ def training_findings(
         if "GAN JSD" in rho:
             gan = rho["GAN JSD"]
             parts.append(
-                "the JSD estimate does not move with it (|ρ| < 0.5), as the paper claims"
+                "the JSD estimate cannot be judged yet (fewer than 3 quality checkpoints, or a "
+                "constant curve)"
+                if math.isnan(gan)
+                else "the JSD estimate does not move with it (|ρ| < 0.5), as the paper claims"
                 if abs(gan) < 0.5
                 else f"the JSD estimate also moves with it (ρ = {gan:+.2f}), which the paper's "
                 "claim does not expect"
@@ -725,14 +739,23 @@ def training_findings(
     if r == g:
         return "\n\n".join(text)
     if f"gan-{r}" in final and f"wgan-{r}" in final:
-        gr, wr = final[f"gan-{r}"], final[f"wgan-{r}"]
+        # compared where both runs have been (a budget can stop one before the other)
+        common = min(final[f"gan-{r}"].g_step, final[f"wgan-{r}"].g_step)
+        gr, wr = (_row_at(tables[f"{loss}-{r}"], common) for loss in ("gan", "wgan"))
         main = [
             f"{label} {row(final[n])}"
             for label, n in (("GAN", f"gan-{g}"), ("WGAN", f"wgan-{g}"))
             if n in final
         ]
         text.append(
-            f"**Robustness** ({r} generator): GAN {row(gr)}; WGAN {row(wr)}. "
+            f"**Robustness** ({r} generator"
+            + (
+                f", compared at {int(common)} generator iterations, the furthest both runs have "
+                "reached"
+                if final[f"gan-{r}"].g_step != final[f"wgan-{r}"].g_step
+                else ""
+            )
+            + f"): GAN {row(gr)}; WGAN {row(wr)}. "
             + (f"(With the {g} generator: {'; '.join(main)}.) " if main else "")
             + _robustness_verdict(gr, wr)
         )
