@@ -49,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="stop after the epoch that crosses this; re-run to resume",
     )
+    p.add_argument(
+        "--runs",
+        default=None,
+        help="wgan_vs_js: train only these of its runs (comma-separated, e.g. gan-mlp), so that "
+        "runs can train side by side in separate processes",
+    )
     p = sub.add_parser("book", help="assemble executed notebooks and build the book")
     p.add_argument("--profile", default="auto", choices=["auto", "paper", "quick"])
     p.add_argument("--no-strict", action="store_true")
@@ -76,12 +82,16 @@ def main(argv: list[str] | None = None) -> int:
             mod = importlib.import_module(f"replication.chapters.{args.name}")
             if not hasattr(mod, "train_cli"):
                 raise ConfigError(f"{args.name} has no long training stage; use `notebook`")
+            only = {"runs": args.runs.split(",")} if args.runs else {}
+            if only and args.name != "wgan_vs_js":
+                raise ConfigError("--runs selects runs of wgan_vs_js only")
             mod.train_cli(
                 args.profile,
                 _params(args.parameter),
                 args.results_dir,
                 args.run_name,
                 args.time_budget_minutes,
+                **only,
             )
         elif args.cmd == "book":
             from .book import build

@@ -366,3 +366,18 @@ def test_robustness_is_judged_where_both_runs_have_been_and_nan_is_not_a_verdict
     assert "compared at 1000 generator iterations, the furthest both runs have reached" in text
     assert "GAN FID 2000.0" in text and "WGAN is clearly ahead" in text
     assert "cannot be judged yet" in text and "nan" not in text
+
+
+def test_train_command_selects_runs_and_refuses_unknown_ones_before_loading_data(tmp_path, capsys):
+    from replication.__main__ import main
+    from replication.chapters.wgan_vs_js import train_runs
+
+    args = ["train", "wgan_vs_js", "--profile", "quick", "--results-dir", str(tmp_path)]
+    args += ["-p", "data_dir", str(tmp_path / "no-mnist-here")]
+    assert main([*args, "--runs", "gan-dcgan,nope"]) == 2  # the run name, not the data, fails
+    assert "unknown run(s) ['nope']" in capsys.readouterr().err
+    assert main(["train", "parzen_mnist", "--runs", "gan-dcgan"]) == 2
+    cfg = WganVsJsConfig.for_profile("quick", time_budget_minutes=0, device="cpu")
+    mnist = types.SimpleNamespace(train=torch.rand(256, 784), valid=torch.rand(64, 784))
+    runs = train_runs(cfg, mnist, None, tmp_path, progress=False, only=["wgan-mlp"])
+    assert list(runs.gans) == ["wgan-mlp"]

@@ -25,9 +25,9 @@ from scipy import stats
 
 from .. import parzen
 from ..classifier_score import ClassifierScorer, accuracy, load_or_train
-from ..config import ConfigError, ExperimentConfig, param
+from ..config import ConfigError, ExperimentConfig, param, resolve_device
 from ..critic import clip_weights_, constant_critic_iters, wgan_critic_iters
-from ..data import MnistSplits
+from ..data import MnistSplits, load_mnist
 from ..divergences import parallel_lines, parallel_lines_grad
 from ..losses import (
     critic_wasserstein,
@@ -39,6 +39,7 @@ from ..losses import (
 )
 from ..mnist_nets import GENERATORS, ConvCritic
 from ..plots import sample_grid
+from ..results import checkpoint_dir, run_name_for
 from ..toy import (
     CriticFit,
     GaussianGenerator,
@@ -525,14 +526,24 @@ class MnistRuns:
     robust: list[str]
 
 
+def check_runs(cfg: WganVsJsConfig, only: list[str] | None) -> None:
+    names = [n for n, _, _ in run_names(cfg)]
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        raise ConfigError(f"unknown run(s) {unknown}; this configuration's runs are {names}")
+
+
 def train_runs(
     cfg: WganVsJsConfig,
     mnist: MnistSplits,
     scorer: ClassifierScorer,
     ckpt_root: Path,
     progress: bool = True,
+    only: list[str] | None = None,
 ) -> MnistRuns:
-    """Train (or resume) every run in turn within `time_budget_minutes` for all of them."""
+    """Train (or resume) every run in turn within `time_budget_minutes` for all of them; `only`
+    restricts this to some runs (the others are neither trained nor reported)."""
+    check_runs(cfg, only)
     deadline = (
         None
         if cfg.time_budget_minutes is None
@@ -540,6 +551,8 @@ def train_runs(
     )
     gans, curves, tables = {}, {}, {}
     for name, loss, gen_name in run_names(cfg):
+        if only is not None and name not in only:
+            continue
         left = None if deadline is None else max(0.0, deadline - time.perf_counter())
         gan = train_run(
             cfg, loss, gen_name, mnist.train, mnist.valid, scorer, ckpt_root / name, progress, left
@@ -552,6 +565,30 @@ def train_runs(
     main = [n for n, _, g in runs if g == cfg.generator and n in tables]
     robust = [n for n, _, g in runs if g == cfg.robust_generator and n in tables and n not in main]
     return MnistRuns(gans, curves, tables, main, robust)
+
+
+def train_cli(
+    profile: str,
+    params: dict[str, Any],
+    results_dir: str | None,
+    run_name: str | None,
+    budget_minutes: float | None,
+    runs: list[str] | None = None,
+) -> None:
+    """`python -m replication train wgan_vs_js [--runs a,b] ...`: the MNIST runs without the
+    notebook (which then evaluates them, `-p time_budget_minutes 0`), e.g. two runs side by side
+    on two cores; never point two processes at the same run."""
+    if budget_minutes is not None:
+        params = {**params, "time_budget_minutes": budget_minutes}
+    cfg = WganVsJsConfig.for_profile(profile, **params)
+    check_runs(cfg, runs)  # before any data or model is loaded
+    device = resolve_device(cfg.device)
+    mnist = load_mnist(cfg.data_dir).to(device)
+    root = checkpoint_dir(results_dir, cfg.CHAPTER, run_name_for(cfg, run_name))
+    scorer, acc = classifier_scorer(cfg, mnist, root / "classifier.pt")
+    print(f"digit classifier: test accuracy {acc:.2%}")
+    done = train_runs(cfg, mnist, scorer, root, only=runs)
+    print(progress_table(done, cfg).round(1).to_string())
 
 
 def progress_table(runs: MnistRuns, cfg: WganVsJsConfig) -> pd.DataFrame:
