@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         f"training: ours {ours:.1f} steps/s, plain DataLoader {plain:.1f} steps/s, "
         f"ratio {ours / plain:.2f}x; matrix-product work per step: ours {ours_flops / 1e9:.2f} "
         f"GFLOP, plain {plain_flops / 1e9:.2f} GFLOP (ratio {plain_flops / ours_flops:.2f}x: "
-        "the most a compute-bound device can gain)"
+        "what the matrix products alone would give)"
     )
     print(
         f"parzen 10k x 10k x 10 sigmas: ours {pz['ours_s']:.1f} s, plain NumPy "
