@@ -114,7 +114,8 @@ def matmul_flops_per_step(run: Loop, steps: int = 2) -> float:
     """Floating-point operations of the matrix products of one step (torch's FlopCounterMode).
 
     Both loops train the same models, so where matrix products dominate the time (a CPU) the
-    speed ratio can hardly exceed the ratio of these counts, whatever the loop's overheads."""
+    speed ratio stays near the ratio of these counts: only the overheads a loop saves (host
+    batches, extra passes' small kernels, syncs) add to it."""
     with FlopCounterMode(display=False) as counter:
         run(steps)
     return counter.get_total_flops() / steps
