@@ -117,3 +117,39 @@ def test_edge_cases_of_the_verdict_say_only_what_the_numbers_support():
     assert (
         "rewards smooth centres" in ch.findings(_result(205.0), REFS, _history(3.0), cfg, 5, 9)[0]
     )
+
+
+def test_nearest_train_distance_is_the_brute_force_minimum_in_any_batch():
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    points, train = torch.rand(37, 20, generator=gen), torch.rand(101, 20, generator=gen)
+    brute = torch.stack([((train - p) ** 2).sum(1).sqrt().min() for p in points])
+    for batch in (1, 8, 500):
+        assert torch.allclose(ch.nearest_train_distance(points, train, batch), brute, atol=1e-5)
+
+
+def test_memorisation_check_flags_a_generator_that_copies_training_images():
+    import types
+
+    import torch
+
+    from replication.data import MnistSplits
+
+    gen = torch.Generator().manual_seed(1)
+    train, test = torch.rand(300, 16, generator=gen), torch.rand(100, 16, generator=gen)
+    labels = torch.zeros(300, dtype=torch.int64)
+    mnist = MnistSplits(train, test, test, labels, labels[:100], labels[:100], {})
+    cfg = ch.ParzenMnistConfig.for_profile("quick", train_images=300)
+
+    def generator(sample):
+        return types.SimpleNamespace(generator=types.SimpleNamespace(sample=sample))
+
+    copier = generator(lambda n, device, seed: train[:n] + 1e-4)
+    table, text = ch.memorisation_check(copier, cfg, mnist, n=100)
+    assert table["closer than 99% of test images"].iloc[0] == 1.0
+    assert "a sign of memorisation" in text
+    fresh = generator(lambda n, device, seed: torch.rand(n, 16, generator=gen))
+    table, text = ch.memorisation_check(fresh, cfg, mnist, n=100)
+    assert "no sign that the generator copies" in text
+    assert table["closer than 99% of test images"].iloc[1] == pytest.approx(0.01)
