@@ -110,6 +110,11 @@ def test_edge_cases_of_the_verdict_say_only_what_the_numbers_support():
     # selected result below 225 but the fitted line already past it: no extrapolation backwards
     _, facts = ch.findings(_result(210.0), REFS, _history(3.0, start=220.0), cfg, 395, 400)
     assert "extrapolated_epoch_for_published" not in facts
+    # a few epochs of early, steep rise (the quick profile) are no basis for a straight line
+    short = pd.DataFrame({"epoch": [1, 2, 3], "valid_ll": [-300.0, -200, -110]})
+    short["test_ll"] = short.valid_ll - 10
+    _, facts = ch.findings(_result(-120.0), REFS, short, cfg, 3, 3)
+    assert facts["test_ll_per_100_epochs"] > 0 and "extrapolated_epoch_for_published" not in facts
     # k-means below real images: no claim that smooth centres are rewarded
     refs = pd.DataFrame({"model": ["Real training images", "k-means centres"], "ours": [240, 230]})
     text, _ = ch.findings(_result(205.0), refs, _history(3.0), cfg, 395, 400)

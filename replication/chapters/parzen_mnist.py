@@ -360,7 +360,8 @@ def findings(
             f"the test log-likelihood changed by {slope:+.1f} nats per 100 epochs (validation: "
             f"{t['valid_ll_per_100_epochs']:+.1f}), least-squares slope of the scored epochs."
         )
-        if not reproduced and diff < 0 < slope and t["test_ll_fit_at_end"] < pub:
+        long_enough = t["trend_to_epoch"] - t["trend_from_epoch"] >= 100  # not early rise
+        if not reproduced and diff < 0 < slope and t["test_ll_fit_at_end"] < pub and long_enough:
             reach = t["trend_to_epoch"] + 100.0 * (pub - t["test_ll_fit_at_end"]) / slope
             facts["extrapolated_epoch_for_published"] = reach
             lines.append(
