@@ -41,16 +41,24 @@ def _placeholder(name: str, profile: str) -> str:
 
 
 STATUS_COLUMNS = {
-    "chapter": "chapter",
-    "run": "run shown",
-    "profile": "profile",
+    "run": "run shown (chapter/run)",
     "device": "device",
-    "git_commit": "git commit",
+    "git_commit": "commit",
     "started": "started (UTC)",
     "wall": "wall time",
     "training": "training time",
 }
-OTHER_COLUMNS = {**STATUS_COLUMNS, "run": "run", "overrides": "parameters off the profile"}
+OTHER_COLUMNS = {
+    "run": "run",
+    "overrides": "parameters off the profile",
+    **{k: v for k, v in STATUS_COLUMNS.items() if k != "run"},
+}
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 def _table(title: str, intro: str, rows: list[dict], columns: dict[str, str]) -> str:
@@ -97,10 +105,11 @@ def stage(profile: str = "auto", results_dir: Path | None = None, dest: Path | N
         if nb is None:
             target.unlink()
             (src / "chapters" / f"{name}.md").write_text(_placeholder(name, profile))
-            rows.append({"chapter": name, "run": "not run"})
+            rows.append({"run": f"{name}: not run"})
             continue
         shutil.copy(nb, target)
-        rows.append(_run_row(nb, results_dir, f"[{name}](chapters/{name})"))
+        row = _run_row(nb, results_dir)
+        rows.append({**row, "run": f"[{row['run']}](chapters/{name})"})
     (src / "status.md").write_text(_status_page(rows))
     if others:
         _stage_other_runs(src, others, results_dir)
@@ -115,12 +124,11 @@ def other_runs(results_dir: Path, name: str, shown: Path | None) -> list[Path]:
     return [p for p in found if not p.parent.name.startswith((".", "_")) and p != shown]
 
 
-def _run_row(nb: Path, results_dir: Path, chapter_cell: str) -> dict[str, str]:
+def _run_row(nb: Path, results_dir: Path) -> dict[str, str]:
     prov_path = nb.parent / "provenance.json"
     prov = json.loads(prov_path.read_text()) if prov_path.exists() else {}
     commit = prov.get("git_commit", "?")
     return {
-        "chapter": chapter_cell,
         "run": f"`{nb.parent.relative_to(results_dir)}`",
         "profile": prov.get("profile", "?"),
         "overrides": ", ".join(
@@ -128,10 +136,10 @@ def _run_row(nb: Path, results_dir: Path, chapter_cell: str) -> dict[str, str]:
         )
         or "none",
         "device": prov.get("device", "?"),
-        "git_commit": f"`{commit[:10]}`" + (" (dirty)" if prov.get("git_dirty") else ""),
-        "started": prov.get("started_utc", "?"),
-        "wall": f"{prov.get('wall_time_s', 0):.0f} s",
-        "training": f"{prov['training_time_s']:.0f} s" if "training_time_s" in prov else "–",
+        "git_commit": f"`{commit[:7]}`" + (" (dirty)" if prov.get("git_dirty") else ""),
+        "started": prov.get("started_utc", "?")[:16].replace("T", " "),
+        "wall": _duration(prov.get("wall_time_s", 0)),
+        "training": _duration(prov["training_time_s"]) if "training_time_s" in prov else "–",
     }
 
 
@@ -164,7 +172,7 @@ def _stage_other_runs(src: Path, others: list[tuple[str, Path]], results_dir: Pa
     rows, toc = [], ["  - file: runs/index", "    sections:"]
     for name, nb_path in others:
         stem = f"{name}--{nb_path.parent.name}"
-        row = _run_row(nb_path, results_dir, f"[{name}](../chapters/{name})")
+        row = _run_row(nb_path, results_dir)
         nb = json.loads(nb_path.read_text())
         title = f"{name}: run `{nb_path.parent.name}`"
         (src / "runs" / f"{stem}.ipynb").write_text(json.dumps(_as_other_run(nb, title, row)))

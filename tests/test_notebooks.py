@@ -209,7 +209,17 @@ def test_book_renders_the_run_with_figures_and_provenance(results, tmp_path):
     # the training behind each run is on record beside the notebook's own wall time
     prov = json.loads((results / "parzen_mnist" / "quick" / "provenance.json").read_text())
     assert prov["training"]["gan"]["epochs"] == prov["config"]["epochs"]
-    assert f"{prov['training_time_s']:.0f} s" in status
+    assert book._duration(prov["training_time_s"]) in status
+
+
+def test_durations_read_in_the_unit_a_person_would_use():
+    assert [book._duration(t) for t in (44.6, 119, 3000, 7199, 20114)] == [
+        "45 s",
+        "119 s",
+        "50 min",
+        "120 min",
+        "5.6 h",
+    ]
 
 
 def test_book_shows_a_placeholder_for_a_chapter_never_run(tmp_path):
