@@ -381,3 +381,16 @@ def test_train_command_selects_runs_and_refuses_unknown_ones_before_loading_data
     mnist = types.SimpleNamespace(train=torch.rand(256, 784), valid=torch.rand(64, 784))
     runs = train_runs(cfg, mnist, None, tmp_path, progress=False, only=["wgan-mlp"])
     assert list(runs.gans) == ["wgan-mlp"]
+
+
+def test_sample_grids_stop_at_the_checkpoint_a_run_reached(tmp_path):
+    from replication.chapters.wgan_vs_js import samples_figure
+
+    (tmp_path / "gan-dcgan").mkdir()
+    for step in (500, 1000, 1500):  # 1500: written by a session killed before its checkpoint
+        torch.save(torch.rand(64, 784), tmp_path / "gan-dcgan" / f"samples_{step:07d}.pt")
+    fig = samples_figure(tmp_path, ["gan-dcgan"], upto={"gan-dcgan": 1000})
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles[-1] == "gan-dcgan, G iter 1000" and not any("1500" in t for t in titles)
+    fig = samples_figure(tmp_path, ["gan-dcgan"])
+    assert [ax.get_title() for ax in fig.axes][-1] == "gan-dcgan, G iter 1500"

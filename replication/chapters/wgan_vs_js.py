@@ -896,11 +896,17 @@ def curves_figure(
     return fig
 
 
-def samples_figure(ckpt_root: Path, names: list[str], picks: int = 3):
-    """Fixed-noise sample grids of each run at the first, a middle and the last checkpoint."""
+def samples_figure(
+    ckpt_root: Path, names: list[str], picks: int = 3, upto: dict[str, int] | None = None
+):
+    """Fixed-noise sample grids of each run at the first, a middle and the last checkpoint;
+    `upto` leaves out grids past a run's checkpoint (written by a session killed before it
+    saved its checkpoint)."""
     fig, axes = plt.subplots(len(names), picks, figsize=(3 * picks, 3 * len(names)), squeeze=False)
     for i, name in enumerate(names):
         files = sorted((ckpt_root / name).glob("samples_*.pt"))
+        if upto is not None:
+            files = [f for f in files if int(f.stem.split("_")[1]) <= upto[name]]
         chosen = [files[int(j)] for j in np.linspace(0, len(files) - 1, picks)] if files else []
         for j, ax in enumerate(axes[i]):
             ax.axis("off")
