@@ -50,6 +50,7 @@ STATUS_COLUMNS = {
 }
 OTHER_COLUMNS = {
     "run": "run",
+    "profile": "profile",  # a --run-name hides it from the path
     "overrides": "parameters off the profile",
     **{k: v for k, v in STATUS_COLUMNS.items() if k != "run"},
 }

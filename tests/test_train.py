@@ -475,3 +475,20 @@ def test_continue_from_refuses_itself_and_a_torn_copy(tiny_cfg, tiny_data, tmp_p
     with pytest.raises(ConfigError, match="disagree"):
         start_from_run(tmp_path / "longer", "paper")
     assert list((tmp_path / "longer").iterdir()) == []
+
+
+def test_two_processes_never_train_one_run(tiny_cfg, tiny_data, tmp_path):
+    from replication.chapters.parzen_mnist import train_gan
+    from replication.locks import exclusive
+
+    small = {"n_samples": 20, "n_sigma_valid": 10, "n_test": 20}
+    splits = _tiny_splits(tiny_data)
+    with exclusive(tmp_path / "run" / ".lock", "run run"):  # another trainer holds the run
+        with pytest.raises(ConfigError, match="run run is being trained by another process"):
+            train_gan(tiny_cfg(epochs=1, **small), splits, tmp_path / "run", progress=False)
+        # evaluating what is saved (a zero budget) needs no lock
+        gan = train_gan(
+            tiny_cfg(epochs=1, time_budget_minutes=0, **small), splits, tmp_path / "run"
+        )
+        assert gan.epoch == 0
+    assert train_gan(tiny_cfg(epochs=1, **small), splits, tmp_path / "run").epoch == 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from ..config import ConfigError, ExperimentConfig, param, resolve_device
 from ..critic import clip_weights_, constant_critic_iters, wgan_critic_iters
 from ..data import MnistSplits, load_mnist
 from ..divergences import parallel_lines, parallel_lines_grad
+from ..locks import exclusive
 from ..losses import (
     critic_wasserstein,
     discriminator_bce,
@@ -427,7 +429,8 @@ def classifier_scorer(
     """The digit classifier (trained once, cached at `path`), its FID reference statistics
     on validation images, and its test accuracy."""
     settings = {"epochs": cfg.classifier_epochs, "seed": cfg.seed}
-    model = load_or_train(path, mnist.train, mnist.train_labels, settings, progress=progress)
+    with exclusive(path.with_name(f".{path.name}.lock"), "the digit classifier", wait=True):
+        model = load_or_train(path, mnist.train, mnist.train_labels, settings, progress=progress)
     scorer = ClassifierScorer.fit(model, mnist.valid[: cfg.fid_reference])
     return scorer, accuracy(model, mnist.test, mnist.test_labels)
 
@@ -492,26 +495,28 @@ def train_run(
         for k, v in cfg.as_dict().items()
         if k not in ignored and not k.startswith(("toy", "gauss"))
     }
-    return train(
-        gan,
-        data,
-        epochs=cfg.g_iters // cfg.eval_every,
-        batch_size=cfg.batch_size,
-        round_g_iters=cfg.eval_every,
-        trace=True,
-        checkpoint_dir=ckpt_dir,
-        fingerprint={
-            **fingerprint,
-            "loss": loss,
-            "run_generator": generator,
-            "quality_scores": SCORES_VERSION,
-        },
-        on_epoch_end=on_epoch_end,
-        progress=progress,
-        desc=f"{loss}, {generator} G",
-        time_budget_s=time_budget_s,
-        **loss_setup(cfg, loss),
-    )
+    writes = time_budget_s != 0  # a zero budget only loads: no lock, so it can run beside
+    with exclusive(ckpt_dir / ".lock", f"run {ckpt_dir.name}") if writes else nullcontext():
+        return train(
+            gan,
+            data,
+            epochs=cfg.g_iters // cfg.eval_every,
+            batch_size=cfg.batch_size,
+            round_g_iters=cfg.eval_every,
+            trace=True,
+            checkpoint_dir=ckpt_dir,
+            fingerprint={
+                **fingerprint,
+                "loss": loss,
+                "run_generator": generator,
+                "quality_scores": SCORES_VERSION,
+            },
+            on_epoch_end=on_epoch_end,
+            progress=progress,
+            desc=f"{loss}, {generator} G",
+            time_budget_s=time_budget_s,
+            **loss_setup(cfg, loss),
+        )
 
 
 @dataclass
@@ -661,7 +666,7 @@ def correlations(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def _verdict(rho: float) -> str:
     """A correlation already signed so that + means 'the loss falls as samples improve'."""
     if math.isnan(rho):
-        return "cannot be judged yet (fewer than 3 quality checkpoints, or a constant curve)"
+        return "cannot be judged (fewer than 3 quality checkpoints, or a constant curve)"
     if rho > 0.5:
         return "tracks it"
     return "runs against it" if rho < -0.5 else "does not clearly track it"
@@ -737,7 +742,7 @@ def training_findings(
         if "GAN JSD" in rho:
             gan = rho["GAN JSD"]
             parts.append(
-                "the JSD estimate cannot be judged yet (fewer than 3 quality checkpoints, or a "
+                "the JSD estimate cannot be judged (fewer than 3 quality checkpoints, or a "
                 "constant curve)"
                 if math.isnan(gan)
                 else "the JSD estimate does not move with it (|ρ| < 0.5), as the paper claims"
