@@ -345,6 +345,24 @@ def _nearest(
     return best_d, best_i
 
 
+def nearest(
+    points: ArrayLike,
+    refs: ArrayLike,
+    *,
+    max_batch_bytes: int = 256 * 2**20,
+    device: torch.device | str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Euclidean distance, index) of each point's nearest reference row, in the same
+    memory-bounded blocks as the estimator and k-means (float32, like the k-means assignment)."""
+    x, r = _as_matrix(points, "points"), _as_matrix(refs, "refs")
+    if x.shape[1] != r.shape[1]:
+        raise ValueError(f"points have d={x.shape[1]} but refs have d={r.shape[1]}")
+    dev = _resolve_device(points, device)
+    rows, cols = _block_shape(x.shape[0], r.shape[0], x.shape[1], max_batch_bytes)
+    d2, idx = _nearest(x, r, rows, cols, dev)
+    return d2.sqrt(), idx
+
+
 def _kmeans_pp_indices(
     x: torch.Tensor, k: int, gen: torch.Generator, rows: int, device: torch.device
 ) -> list[int]:

@@ -124,14 +124,19 @@ def test_edge_cases_of_the_verdict_say_only_what_the_numbers_support():
     )
 
 
-def test_nearest_train_distance_is_the_brute_force_minimum_in_any_batch():
+def test_nearest_is_the_brute_force_minimum_in_any_batch():
     import torch
+
+    from replication import parzen
 
     gen = torch.Generator().manual_seed(0)
     points, train = torch.rand(37, 20, generator=gen), torch.rand(101, 20, generator=gen)
     brute = torch.stack([((train - p) ** 2).sum(1).sqrt().min() for p in points])
-    for batch in (1, 8, 500):
-        assert torch.allclose(ch.nearest_train_distance(points, train, batch), brute, atol=1e-5)
+    brute_idx = torch.stack([((train - p) ** 2).sum(1).argmin() for p in points])
+    for budget in (2**12, 2**16, 2**28):  # from one-row blocks with chunked refs to one block
+        dist, idx = parzen.nearest(points, train, max_batch_bytes=budget)
+        assert torch.allclose(dist, brute, atol=1e-5)
+        assert torch.equal(idx, brute_idx)
 
 
 def test_memorisation_check_tells_copying_from_collapse_and_chance():

@@ -457,8 +457,7 @@ def curves_figure(history: pd.DataFrame, ours: parzen.ParzenResult, epoch: int):
 def nearest_neighbour_figure(gan: GAN, cfg: ParzenMnistConfig, mnist: MnistSplits, n: int = 30):
     """As the paper's Figure 2: samples, each beside its nearest training image."""
     s = gan.generator.sample(n, mnist.train.device, seed=sample_seed(cfg) + 1)
-    d = torch.cdist(s, mnist.train)
-    nn = mnist.train[d.argmin(dim=1)]
+    nn = mnist.train[parzen.nearest(s, mnist.train)[1]]
     pairs = torch.stack([s, nn], dim=1).reshape(2 * n, -1)
     fig, ax = plt.subplots(figsize=(10, 5))
     ax.imshow(sample_grid(pairs, nrow=10), cmap="gray")
@@ -466,29 +465,6 @@ def nearest_neighbour_figure(gan: GAN, cfg: ParzenMnistConfig, mnist: MnistSplit
     ax.axis("off")
     fig.tight_layout()
     return fig
-
-
-def nearest_train_distance(
-    points: torch.Tensor, train: torch.Tensor, batch: int = 500
-) -> torch.Tensor:
-    """Euclidean distance from each point to its nearest training image (batched: a 500 x 50,000
-    block of distances at a time)."""
-    return torch.cat(
-        [
-            torch.cdist(points[i : i + batch], train).amin(dim=1)
-            for i in range(0, len(points), batch)
-        ]
-    )
-
-
-def nearest_index(points: torch.Tensor, refs: torch.Tensor, batch: int = 500) -> torch.Tensor:
-    """Index of each point's nearest reference image (batched like `nearest_train_distance`)."""
-    return torch.cat(
-        [
-            torch.cdist(points[i : i + batch], refs).argmin(dim=1)
-            for i in range(0, len(points), batch)
-        ]
-    )
 
 
 def memorisation_check(
@@ -508,7 +484,7 @@ def memorisation_check(
     samples = gan.generator.sample(n, train.device, seed=sample_seed(cfg) + 2)
     rows = []
     for name, pts in (("generated samples", samples), ("test images (control)", mnist.test[:n])):
-        idx = nearest_index(pts, refs)
+        _, idx = parzen.nearest(pts, refs)
         distinct = idx.unique()
         rows.append(
             {
