@@ -52,10 +52,13 @@ class ConvGenerator(_GaussianNoise, nn.Module):
 
 
 class MlpGenerator(_GaussianNoise, nn.Module):
-    """The WGAN paper's MLP generator: 4 ReLU layers of 512 units, no batch norm."""
+    """The WGAN paper's MLP generator ("4-layer ReLU-MLP with 512 hidden units", its Fig. 7) as
+    the released code builds it (`models/mlp.py`, MLP_G): four linear layers, ReLU after the
+    first three, a linear output and no batch norm. No output squashing either: the released
+    code fits data in [-1, 1], ours is in [0, 1], an affine change the last layer absorbs."""
 
     def __init__(
-        self, noise_dim: int = 100, hidden: int = 512, layers: int = 4, out_dim: int = SIDE * SIDE
+        self, noise_dim: int = 100, hidden: int = 512, layers: int = 3, out_dim: int = SIDE * SIDE
     ) -> None:
         super().__init__()
         self.noise_dim = noise_dim
@@ -68,7 +71,7 @@ class MlpGenerator(_GaussianNoise, nn.Module):
         self.net = nn.Sequential(*mods)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(z))
+        return self.net(z)
 
 
 class ConvCritic(nn.Module):

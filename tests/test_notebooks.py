@@ -184,6 +184,7 @@ def test_wgan_vs_js_run(results):
         assert t.g_step.tolist() == [2, 4, 6], name
         assert np.isfinite(t.quality).all() and (t.fid > 0).all(), name
         assert t.effective_classes.between(1, 10).all() and t.classifier_score.ge(1).all()
+        assert t.diversity.between(0, 5).all(), name  # from the saved 64-sample grids
     corr = pd.read_csv(run / "correlations.csv").set_index("run")
     assert s["corr_wgan_loss_vs_quality"] == pytest.approx(
         corr.spearman_parzen["wgan-dcgan"], nan_ok=True
@@ -193,6 +194,13 @@ def test_wgan_vs_js_run(results):
     assert s["classifier_test_accuracy"] > 0.95
     # real test images are the reference a generator approaches: closer than any tiny run's samples
     assert s["real_images_scores"]["FID"] < min(s["final_fid"].values())
+    # the paper's claims beside this run's numbers, one row each, every verdict a known word
+    claims = pd.read_csv(run / "claims.csv")
+    assert len(claims) == 6 and claims["measured here"].notna().all()
+    known = {"yes", "partly", "no", "cannot be judged", "not yet (time budget)"}
+    assert set(claims["agrees?"]) <= known
+    assert (run / "correlations_second_half.csv").exists()
+    assert s["median_window"] == TINY_WGAN["median_window"]
     for name in ("parallel_lines_estimates", "gaussians_discriminator_vs_critic", "mnist_samples"):
         assert (run / "figures" / f"{name}.png").stat().st_size > 5_000, name
 

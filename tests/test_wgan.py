@@ -257,21 +257,83 @@ def test_config_rejects_bad_values_before_compute():
         WganVsJsConfig.for_profile("quick", generator="resnet")
 
 
-def _scores(fid: float, classes: float, g_step: int = 3000) -> pd.Series:
-    return pd.Series({"fid": fid, "effective_classes": classes, "quality": 0.0, "g_step": g_step})
+def _scores(
+    fid: float, classes: float, g_step: int = 3000, cs: float = 5.0, diversity: float = 0.8
+) -> pd.Series:
+    return pd.Series(
+        {
+            "fid": fid,
+            "effective_classes": classes,
+            "classifier_score": cs,
+            "diversity": diversity,
+            "quality": 0.0,
+            "g_step": g_step,
+        }
+    )
 
 
-def test_robustness_verdict_needs_a_clear_and_uncollapsed_lead():
+def test_robustness_verdict_judges_each_run_before_comparing_fids():
     from replication.chapters.wgan_vs_js import _robustness_verdict
 
-    # the 3,000-iteration CPU run: WGAN 1% lower FID but collapsed onto one digit
-    text = _robustness_verdict(_scores(1212.8, 3.6), _scores(1195.9, 1.06))
-    assert text.startswith("Neither is clearly ahead") and "WGAN has collapsed" in text
-    text = _robustness_verdict(_scores(1000, 8), _scores(300, 8))
-    assert text.startswith("WGAN is clearly ahead")
-    # a lower FID bought by collapse is not the paper's claim
-    assert not _robustness_verdict(_scores(1000, 8), _scores(300, 1.2)).startswith("WGAN is")
-    assert _robustness_verdict(_scores(300, 8), _scores(1000, 8)).startswith("The GAN is")
+    # both produce one repeated picture no classifier reads as a digit: no FID race
+    text = _robustness_verdict(_scores(1212.8, 3.6, cs=1.0), _scores(1000.0, 2.1, cs=1.0))
+    assert "not reproduced" in text and "neither learns" in text
+    # the GAN collapsed (one picture repeated), WGAN learns: the paper's claim
+    text = _robustness_verdict(_scores(300, 1.1, diversity=0.05), _scores(400, 8))
+    assert "as the paper reports" in text and "The GAN collapses" in text
+    # collapse read from the classes too, when the classifier is confident
+    assert "as the paper reports" in _robustness_verdict(_scores(300, 1.2), _scores(400, 8))
+    # both learn: FID decides, by more than a fifth
+    assert "WGAN is clearly ahead" in _robustness_verdict(_scores(1000, 8), _scores(300, 8))
+    assert "the GAN is ahead" in _robustness_verdict(_scores(300, 8), _scores(1000, 8))
+    assert "within a fifth" in _robustness_verdict(_scores(300, 8), _scores(330, 8))
+    # WGAN fails where the GAN learns
+    assert "opposite" in _robustness_verdict(_scores(300, 8), _scores(1000, 8, cs=1.1))
+    # early or at the full budget: said which
+    assert "not the full one" in _robustness_verdict(_scores(300, 8), _scores(330, 8), target=20000)
+    full = _robustness_verdict(_scores(300, 8, 20000), _scores(330, 8, 20000), target=20000)
+    assert "at the full budget" in full
+
+
+def test_recent_scores_average_the_last_checkpoints_up_to_a_step():
+    from replication.chapters.wgan_vs_js import _recent
+
+    t = pd.DataFrame({"g_step": [500, 1000, 1500, 2000], "fid": [900.0, 1200.0, 600.0, 30.0]})
+    r = _recent(t, 1500)
+    assert r.fid == pytest.approx(900.0) and r.g_step == 1500 and r.checkpoints == 3
+
+
+def test_spread_is_zero_for_one_repeated_image_and_grid_diversity_is_relative(tmp_path):
+    from replication.chapters.wgan_vs_js import grid_diversity, spread
+
+    one = torch.rand(1, 784).repeat(64, 1)
+    assert spread(one) == pytest.approx(0.0, abs=1e-9)
+    x = torch.rand(64, 784)
+    torch.save(x, tmp_path / "samples_0000500.pt")
+    torch.save(one, tmp_path / "samples_0001000.pt")
+    d = grid_diversity(tmp_path, [500, 1000, 1500], spread(x))
+    assert d[0] == pytest.approx(1.0) and d[1] == pytest.approx(0.0, abs=1e-9)
+    assert np.isnan(d[2])  # no grid saved: unknown, not zero
+
+
+def test_jsd_verdict_follows_the_sign_of_the_papers_claim():
+    from replication.chapters.wgan_vs_js import _jsd_verdict
+
+    # signed so that + = falls as samples improve (like a loss)
+    assert "does not expect" in _jsd_verdict(0.8)
+    assert "Fig. 4" in _jsd_verdict(-0.8)  # rises as samples improve: what the paper shows
+    assert "as the paper claims" in _jsd_verdict(0.1)
+    assert "cannot be judged" in _jsd_verdict(float("nan"))
+
+
+def test_loss_curve_median_is_trailing():
+    from replication.chapters.wgan_vs_js import loss_curve
+
+    trace = pd.DataFrame({"g_step": [1, 2, 3, 4, 5], "d_loss": [-1.0, -2.0, -3.0, -100.0, -5.0]})
+    c = loss_curve(trace, "wgan", 3)
+    # the value at step 3 does not see the spike at step 4
+    assert c.filtered.tolist()[:3] == [1.0, 1.5, 2.0]
+    assert c.filtered.iloc[3] == 3.0
 
 
 def test_correlations_report_whether_parzen_and_fid_agree():
@@ -361,7 +423,7 @@ def test_robustness_is_judged_where_both_runs_have_been_and_nan_is_not_a_verdict
         "gan-mlp": gan_mlp,
         "wgan-mlp": wgan_mlp,
     }
-    gan_mlp.loc[1, "fid"] = 2000.0  # at 1,000 iterations the GAN was far behind
+    gan_mlp.loc[:1, "fid"] = 2000.0  # up to 1,000 iterations the GAN was far behind
     text = training_findings(correlations(tables), tables, cfg)
     assert "compared at 1000 generator iterations, the furthest both runs have reached" in text
     assert "GAN FID 2000.0" in text and "WGAN is clearly ahead" in text
