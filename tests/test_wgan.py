@@ -456,3 +456,45 @@ def test_sample_grids_stop_at_the_checkpoint_a_run_reached(tmp_path):
     assert titles[-1] == "gan-dcgan, G iter 1000" and not any("1500" in t for t in titles)
     fig = samples_figure(tmp_path, ["gan-dcgan"])
     assert [ax.get_title() for ax in fig.axes][-1] == "gan-dcgan, G iter 1500"
+
+
+def test_spearman_interval_covers_the_value_and_excludes_zero_only_for_a_real_trend():
+    from replication.chapters.wgan_vs_js import spearman_interval
+
+    rng = np.random.default_rng(0)
+    x = np.arange(40.0)
+    lo, hi = spearman_interval(x, x + rng.normal(0, 5, 40))
+    assert 0.5 < lo < hi <= 1.0
+    lo, hi = spearman_interval(x, rng.normal(size=40))
+    assert lo < 0 < hi
+    assert all(np.isnan(spearman_interval(x[:9], x[:9])))  # fewer than two blocks
+
+
+def test_claims_table_quotes_each_claim_with_a_known_verdict():
+    from replication.chapters.wgan_vs_js import claims_table, correlations, second_half
+
+    cfg = WganVsJsConfig.for_profile("paper")
+    rising = _table(900, steps=40)  # loss falls while FID falls: tracks
+    tables = {"wgan-dcgan": rising, "gan-dcgan": _table(900, steps=40)}
+    tables["gan-dcgan"]["loss_filtered"] = np.linspace(0.1, 0.5, 40)  # JSD rises: Fig. 4
+    errors = {
+        "parallel_lines_max_abs_err_w1": 0.07,
+        "parallel_lines_min_abs_w1_gp_grad_off0": 0.98,
+        "parallel_lines_max_abs_err_js": 1e-4,
+        "parallel_lines_max_abs_js_grad": 0.02,
+    }
+    grads = pd.DataFrame(
+        {
+            "model": ["GAN (JS)", "WGAN-GP"],
+            "mean |d output / dx| at fake samples": [1e-5, 1.2],
+        }
+    )
+    t = claims_table(
+        errors, grads, correlations(tables), correlations(second_half(tables)), tables, cfg
+    )
+    labels = t["claim (published)"].str.extract(r"\((.*)\)$")[0]
+    verdict = dict(zip(labels, t["agrees?"], strict=True))
+    assert t["agrees?"].iloc[0] == "yes" and t["agrees?"].iloc[1] == "yes"
+    assert verdict["clipped WGAN"] == "yes" and verdict["GAN"] == "yes"
+    assert verdict["WGAN-GP"] == "cannot be judged"  # not trained
+    assert t["agrees?"].iloc[-1] == "cannot be judged"  # robustness runs missing

@@ -689,10 +689,33 @@ def second_half(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return {n: t[t.g_step > t.g_step.iloc[-1] / 2] for n, t in tables.items()}
 
 
+def spearman_interval(
+    x: Any, y: Any, block: int = 5, draws: int = 2000, level: float = 0.9, seed: int = 0
+) -> tuple[float, float]:
+    """A moving-block bootstrap interval for Spearman's rho: checkpoints next to each other are
+    not independent, so whole blocks of `block` consecutive (x, y) pairs are resampled. NaN
+    when there are fewer than two blocks' worth of pairs."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = len(x)
+    if n < 2 * block:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, n - block + 1, size=(draws, -(-n // block)))
+    idx = (starts[:, :, None] + np.arange(block)).reshape(draws, -1)[:, :n]
+    rx, ry = stats.rankdata(x[idx], axis=1), stats.rankdata(y[idx], axis=1)
+    rx -= rx.mean(1, keepdims=True)
+    ry -= ry.mean(1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = (rx * ry).sum(1) / np.sqrt((rx**2).sum(1) * (ry**2).sum(1))
+    lo, hi = np.nanquantile(rho, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
 def correlations(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Rank (Spearman) and linear (Pearson) correlation of each run's filtered loss with each
-    quality score. Signs are as measured: a loss that falls as samples improve correlates
-    negatively with Parzen LL and positively with FID."""
+    quality score, and a 90% block-bootstrap interval of the Spearman with the FID. Signs are
+    as measured: a loss that falls as samples improve correlates negatively with Parzen LL and
+    positively with FID."""
     rows = []
     for name, t in tables.items():
         row: dict[str, Any] = {"run": name, "checkpoints": len(t)}
@@ -705,6 +728,9 @@ def correlations(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             row[f"pearson_{short}"] = (
                 stats.pearsonr(t.loss_filtered, t[score]).statistic if ok else math.nan
             )
+        ok = not math.isnan(row["spearman_fid"])
+        lo, hi = spearman_interval(t.loss_filtered, t.fid) if ok else (math.nan, math.nan)
+        row["spearman_fid_90%_low"], row["spearman_fid_90%_high"] = lo, hi
         # do the two scores agree on which checkpoints are better? (negative = they agree)
         ok = len(t) >= 3 and t.quality.nunique() > 1 and t.fid.nunique() > 1
         row["spearman_parzen_vs_fid"] = (
@@ -714,7 +740,13 @@ def correlations(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     columns = ["run", "checkpoints"] + [
         f"{kind}_{short}" for short in ("parzen", "fid") for kind in ("spearman", "pearson")
     ]
-    return pd.DataFrame(rows, columns=[*columns, "spearman_parzen_vs_fid"]).set_index("run")
+    columns += ["spearman_fid_90%_low", "spearman_fid_90%_high", "spearman_parzen_vs_fid"]
+    return pd.DataFrame(rows, columns=columns).set_index("run")
+
+
+def _interval(corr: pd.DataFrame, run: str) -> str:
+    lo, hi = corr.loc[run, "spearman_fid_90%_low"], corr.loc[run, "spearman_fid_90%_high"]
+    return "" if math.isnan(lo) else f" (90% interval {lo:+.2f} to {hi:+.2f})"
 
 
 CANNOT_JUDGE = "cannot be judged (fewer than 3 quality checkpoints, or a constant curve)"
@@ -834,7 +866,11 @@ def training_findings(
         text.append(f"*Not yet trained* (time budget): {', '.join(missing)}.")
     for short, sign, label in (("parzen", -1, "Parzen LL"), ("fid", 1, "FID")):
         rho = {k: corr.loc[v, f"spearman_{short}"] for k, v in runs.items()}
-        listed = ", ".join(f"{k} {'n/a' if math.isnan(v) else f'{v:+.2f}'}" for k, v in rho.items())
+        listed = ", ".join(
+            f"{k} {'n/a' if math.isnan(v) else f'{v:+.2f}'}"
+            + (_interval(corr, runs[k]) if short == "fid" else "")
+            for k, v in rho.items()
+        )
         parts = []
         if "WGAN critic estimate" in rho:
             parts.append(
@@ -853,7 +889,7 @@ def training_findings(
                 continue
             rho = float(late.loc[v, "spearman_fid"])
             n = int(late.loc[v, "checkpoints"])
-            said = _jsd_verdict(rho) if k == "GAN JSD" else f"{k} {_verdict(rho)}"
+            said = _jsd_verdict(rho) if k == "GAN JSD" else _verdict(rho)
             value = "n/a" if math.isnan(rho) else f"{rho:+.2f}"
             parts.append(f"{k} {value} ({n} checkpoints): {said}")
         if parts:
@@ -881,13 +917,14 @@ def training_findings(
         )
     final = {n: t.iloc[-1] for n, t in tables.items()}
 
-    def row(f: pd.Series) -> str:
+    def row(f: pd.Series, averaged: bool = False) -> str:
         div = f.get("diversity", math.nan)
+        when = "over the checkpoints up to" if averaged else "after"
         return (
             f"FID {f.fid:.1f}, classifier score {f.classifier_score:.2f}, "
             f"{f.effective_classes:.1f} effective classes, "
             + ("" if math.isnan(div) else f"diversity {div:.2f}, ")
-            + f"Parzen {f.quality:.1f} nats after {int(f.g_step)} generator iterations"
+            + f"Parzen {f.quality:.1f} nats {when} {int(f.g_step)} generator iterations"
         )
 
     if r == g:
@@ -910,7 +947,7 @@ def training_findings(
                 else ""
             )
             + f"; each score the mean of the run's last {int(gr.checkpoints)} quality "
-            f"checkpoints): GAN {row(gr)}; WGAN {row(wr)}. "
+            f"checkpoints): GAN {row(gr, True)}; WGAN {row(wr, True)}. "
             + (f"(With the {g} generator: {'; '.join(main)}.) " if main else "")
             + _robustness_verdict(gr, wr, cfg.g_iters)
         )
@@ -981,7 +1018,8 @@ def claims_table(
         else:
             reach = int(tables[run].g_step.iloc[-1])
             said = (
-                f"Spearman ρ(loss, FID) {whole:+.2f} over the run (to {reach} G iterations), "
+                f"Spearman ρ(loss, FID) {whole:+.2f}{_interval(corr, run)} over the run (to "
+                f"{reach} G iterations), "
                 + ("n/a" if math.isnan(half) else f"{half:+.2f}")
                 + " over its second half"
             )
