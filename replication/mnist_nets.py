@@ -2,7 +2,8 @@
 WGAN paper's MLP generator, and a convolutional critic without batch norm (WGAN-GP forbids it,
 and one critic architecture serves GAN, WGAN and WGAN-GP alike).
 
-Images are flat rows of 784 values in [0, 1], as `data.MnistSplits` holds them.
+Images are flat rows of 784 values in [0, 1], as `data.MnistSplits` holds them; the conv
+generator ends in a sigmoid, the MLP generator (as released) in a linear layer, unbounded.
 """
 
 from __future__ import annotations

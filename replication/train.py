@@ -239,7 +239,14 @@ def load_checkpoint(path: Path, gan: GAN, fingerprint: dict[str, Any]) -> None:
             f"checkpoint {path} was made with other settings (checkpoint, now): {diff}. "
             "Delete that folder to start afresh, or give this run another run_name."
         )
-    gan.load_state_dict(state)
+    try:
+        gan.load_state_dict(state)
+    except RuntimeError as err:  # same settings, other layers: the code's network changed
+        raise CheckpointMismatch(
+            f"checkpoint {path} holds a network of another architecture than the code builds "
+            f"now (made by an older version of it?): {str(err).splitlines()[0]} Move that "
+            "folder away to start afresh, or give this run another run_name."
+        ) from err
     _set_rng_state(state["rng"])
 
 

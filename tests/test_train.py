@@ -226,6 +226,19 @@ def test_checkpoint_with_other_settings_is_refused(tiny_cfg, tiny_data, tmp_path
     assert (tmp_path / "last.pt").read_bytes() == before
 
 
+def test_checkpoint_of_another_architecture_is_refused_clearly(tmp_path):
+    from replication.train import GAN, load_checkpoint, save_checkpoint
+
+    def gan(hidden: int) -> GAN:
+        g, d = torch.nn.Linear(2, hidden), torch.nn.Linear(2, 1)
+        return GAN(g, d, torch.optim.SGD(g.parameters(), 0.1), torch.optim.SGD(d.parameters(), 0.1))
+
+    save_checkpoint(tmp_path / "last.pt", gan(3), {"a": 1})
+    with pytest.raises(CheckpointMismatch, match="another architecture") as e:
+        load_checkpoint(tmp_path / "last.pt", gan(4), {"a": 1})  # same settings, other layers
+    assert str(tmp_path / "last.pt") in str(e.value) and "run_name" in str(e.value)
+
+
 # --------------------------------------------------------------------------- divergence
 
 
