@@ -198,7 +198,9 @@ def test_wgan_vs_js_run(results):
     claims = pd.read_csv(run / "claims.csv")
     assert len(claims) == 6 and claims["measured here"].notna().all()
     known = {"yes", "partly", "no", "cannot be judged", "not yet (time budget)"}
-    assert set(claims["agrees?"]) <= known
+    early = " (early: no run makes digits yet)"  # a tiny run never makes digits
+    assert set(claims["agrees?"].str.removesuffix(early)) <= known
+    assert claims["agrees?"].iloc[2:].str.endswith(early).all()
     assert (run / "correlations_second_half.csv").exists()
     assert s["median_window"] == TINY_WGAN["median_window"]
     for name in ("parallel_lines_estimates", "gaussians_discriminator_vs_critic", "mnist_samples"):

@@ -443,6 +443,8 @@ SCORES = {
 # clear digit, 10 = no idea) is above this. It has collapsed when its grid is nearly one picture
 # repeated, or its confidently read samples spread over fewer than 2 digits.
 FAILS_ABOVE_PERPLEXITY = 3.0
+# below this best classifier score no run makes digits: the MNIST findings are called early
+EARLY_BELOW_CLASSIFIER_SCORE = 3.0
 COLLAPSED_BELOW_DIVERSITY = 0.3
 # |Spearman| above TRACKS: a loss tracks (or runs against) quality; between BORDERLINE and
 # TRACKS: borderline; at or below BORDERLINE: no relation. One set for the text and the claims.
@@ -857,8 +859,8 @@ def _robustness_verdict(gan: pd.Series, wgan: pd.Series, target: int | None = No
     said = {
         "fails": "fails (the classifier cannot read its samples as digits: conditional "
         f"perplexity above {FAILS_ABOVE_PERPLEXITY:g})",
-        "collapsed": f"collapses (sample diversity below {COLLAPSED_BELOW_DIVERSITY} of real "
-        "digits', or fewer than 2 effective classes)",
+        "collapsed": f"collapses (sample diversity below {COLLAPSED_BELOW_DIVERSITY} × that of "
+        "real digits, or fewer than 2 effective classes)",
         "learns": "learns",
     }
     both = f"The GAN {said[g]}; WGAN {said[w]}."
@@ -950,7 +952,7 @@ def training_findings(
             "judge."
         )
     best_cs = max(t.classifier_score.max() for t in tables.values())
-    if best_cs < 3:
+    if best_cs < EARLY_BELOW_CLASSIFIER_SCORE:
         ref = f" (real test images: {real['classifier_score']:.1f})" if real else ""
         text.append(
             f"*Caveat*: no run's samples are confidently recognised digits yet: the best "
@@ -1086,7 +1088,12 @@ def claims_table(
             rows.append((fig, claim, said, ok))
         else:
             rows.append((fig, claim, "runs not both trained yet", "cannot be judged"))
-    return pd.DataFrame(rows, columns=["paper", "claim (published)", "measured here", "agrees?"])
+    out = pd.DataFrame(rows, columns=["paper", "claim (published)", "measured here", "agrees?"])
+    if max(t.classifier_score.max() for t in tables.values()) < EARLY_BELOW_CLASSIFIER_SCORE:
+        mnist = out.paper != out.paper.iloc[0]
+        mnist &= out.paper != out.paper.iloc[1]  # the toy rows do not depend on training
+        out.loc[mnist, "agrees?"] += " (early: no run makes digits yet)"
+    return out
 
 
 def final_scores(
