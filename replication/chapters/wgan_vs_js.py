@@ -1225,7 +1225,12 @@ def samples_figure(
     """Fixed-noise sample grids of each run at the first, a middle and the last checkpoint;
     `upto` leaves out grids past a run's checkpoint (written by a session killed before it
     saved its checkpoint)."""
-    fig, axes = plt.subplots(len(names), picks, figsize=(3 * picks, 3 * len(names)), squeeze=False)
+    # about one screen pixel per image pixel (a 64-sample grid is 242 pixels wide): noisy grids
+    # do not compress, and larger ones made the executed notebooks megabytes each
+    size = 2.4
+    fig, axes = plt.subplots(
+        len(names), picks, figsize=(size * picks, size * len(names)), squeeze=False
+    )
     for i, name in enumerate(names):
         files = sorted((ckpt_root / name).glob("samples_*.pt"))
         if upto is not None:
@@ -1235,7 +1240,7 @@ def samples_figure(
             ax.axis("off")
             if j < len(chosen):
                 grid = sample_grid(torch.load(chosen[j]), nrow=8)
-                ax.imshow(grid, cmap="gray", vmin=0, vmax=1)
+                ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
                 ax.set_title(f"{name}, G iter {int(chosen[j].stem.split('_')[1])}", fontsize=8)
     fig.tight_layout()
     return fig
