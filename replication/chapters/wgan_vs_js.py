@@ -822,6 +822,20 @@ def _recent(table: pd.DataFrame, g_step: int, k: int = 3) -> pd.Series:
     return out
 
 
+def robust_pair(
+    tables: dict[str, pd.DataFrame], generator: str
+) -> tuple[int, pd.Series, pd.Series] | None:
+    """The GAN and WGAN runs of one generator compared where both have been (a budget can stop
+    one before the other): that iteration and each run's `_recent` scores there; None until
+    both have a checkpoint."""
+    names = [f"{loss}-{generator}" for loss in ("gan", "wgan")]
+    if not all(n in tables for n in names):
+        return None
+    common = int(min(tables[n].g_step.iloc[-1] for n in names))
+    gan, wgan = (_recent(tables[n], common) for n in names)
+    return common, gan, wgan
+
+
 def _state(row: pd.Series) -> str:
     """'collapsed' (one picture repeated, or about one digit), 'fails' (samples the classifier
     cannot read as digits) or 'learns'. Collapse is tested first: one clear digit repeated has
@@ -974,10 +988,9 @@ def training_findings(
 
     if r == g:
         return "\n\n".join(text)
-    if f"gan-{r}" in final and f"wgan-{r}" in final:
-        # compared where both runs have been (a budget can stop one before the other)
-        common = min(final[f"gan-{r}"].g_step, final[f"wgan-{r}"].g_step)
-        gr, wr = (_recent(tables[f"{loss}-{r}"], common) for loss in ("gan", "wgan"))
+    pair = robust_pair(tables, r)
+    if pair is not None:
+        common, gr, wr = pair
         main = [
             f"{label} {row(final[n])}"
             for label, n in (("GAN", f"gan-{g}"), ("WGAN", f"wgan-{g}"))
@@ -1054,7 +1067,8 @@ def claims_table(
     ]
 
     def rho(table: pd.DataFrame, run: str) -> float:
-        return float(table.loc[run, "spearman_fid"]) if run in table.index else math.nan
+        v = _spearman(table, run, "fid")
+        return math.nan if v is None else v
 
     for label, run, where, claim in (
         ("clipped WGAN", f"wgan-{g}", "Fig. 3", "The critic's W estimate falls as samples improve"),
@@ -1078,9 +1092,9 @@ def claims_table(
     if r != g:
         claim = f"With an {r} generator the GAN fails or collapses while WGAN still learns"
         fig = {"mlp": "Fig. 7", "dcgan_nobn": "Fig. 6"}.get(r, "Figs. 6-7")
-        if f"gan-{r}" in tables and f"wgan-{r}" in tables:
-            common = min(tables[f"{x}-{r}"].g_step.iloc[-1] for x in ("gan", "wgan"))
-            gr, wr = (_recent(tables[f"{x}-{r}"], common) for x in ("gan", "wgan"))
+        pair = robust_pair(tables, r)
+        if pair is not None:
+            common, gr, wr = pair
             said = f"at {int(common)} G iterations the GAN {_state(gr)}, WGAN {_state(wr)}"
             ok = robustness_status(gr, wr)
             if ok != "yes" and common < cfg.g_iters:
