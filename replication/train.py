@@ -13,6 +13,7 @@ atomically after every epoch; a killed run restarts from it and reproduces the s
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -112,6 +113,9 @@ class GAN:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Loads a copy: optimisers keep the tensors they are given and history lists are
+        appended to, so without it two runs started from one in-memory state would share them."""
+        state = copy.deepcopy(state)
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])

@@ -193,6 +193,27 @@ def test_resumed_training_equals_uninterrupted_training(tiny_cfg, tiny_data, tmp
     _assert_equal_states(_weights(again), _weights(full))
 
 
+def test_two_runs_from_one_saved_state_start_from_the_same_point(tiny_cfg, tiny_data):
+    """The loss-saturation chapter trains each generator cost from one in-memory state: the first
+    run must not change what the second starts from (history, optimiser velocities)."""
+    cfg = tiny_cfg(epochs=1)
+    start = _fit(build_gan(cfg, tiny_data, CPU), tiny_data, cfg).state_dict()
+    reference = copy.deepcopy(start)
+    two = tiny_cfg(epochs=2)
+    runs = []
+    for _ in range(2):
+        gan = build_gan(two, tiny_data, CPU)
+        gan.load_state_dict(start)
+        torch.manual_seed(5)
+        runs.append(_fit(gan, tiny_data, two))
+    assert [r["epoch"] for r in start["history"]] == [1]
+    assert [r["epoch"] for r in runs[1].history] == [1, 2]
+    for opt in ("opt_g", "opt_d"):
+        for key, entry in reference[opt]["state"].items():
+            assert torch.equal(start[opt]["state"][key]["velocity"], entry["velocity"])
+    _assert_equal_states(_weights(runs[0]), _weights(runs[1]))
+
+
 def test_checkpoint_holds_the_state_of_the_last_epoch(tiny_cfg, tiny_data, tmp_path):
     cfg = tiny_cfg(epochs=2)
     gan = _fit(build_gan(cfg, tiny_data, CPU), tiny_data, cfg, tmp_path)
