@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
 
-from replication.chapters.loss_saturation import COSTS, closed_form_curves
+from replication.chapters.loss_saturation import (
+    COSTS,
+    LossSaturationConfig,
+    closed_form_curves,
+    training_findings,
+)
 from replication.losses import (
     GENERATOR_COSTS,
     LABELS,
@@ -153,3 +159,32 @@ def test_saturation_facts_at_confident_rejection():
     g_mm = torch.autograd.grad(generator_minimax(logit), logit)[0].item()
     g_ns = torch.autograd.grad(generator_nonsaturating(logit), logit)[0].item()
     assert abs(g_mm) < 1e-3 and abs(g_ns) > 0.49
+
+
+def _outcome(d_mm, d_ns, ll_mm=-60.0, ll_ns=60.0):
+    return pd.DataFrame(
+        {
+            "epochs": [20, 20],
+            "final mean D(G(z))": [d_mm, d_ns],
+            "final probe grad norm": [2e-5, 0.4],
+            "validation Parzen LL (nats)": [ll_mm, ll_ns],
+        },
+        index=pd.Index(["minimax", "nonsaturating"], name="cost"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("d_mm", "d_ns", "reading"),
+    [
+        (1e-4, 0.28, "never left the region below 1%"),
+        (1e-4, 0.005, "Neither generator has left"),
+        (0.2, 0.3, "did leave the region below 1%"),
+    ],
+)
+def test_training_findings_read_the_saturation_line(d_mm, d_ns, reading):
+    cfg = LossSaturationConfig.for_profile("paper")
+    grads = pd.Series({"minimax": 8e-4, "nonsaturating": 0.15})
+    text = training_findings(_outcome(d_mm, d_ns), 0.0055, grads, cfg)
+    assert reading in text and "After 20 epochs" in text and "it agrees" in text
+    worse = training_findings(_outcome(d_mm, d_ns, ll_mm=-50, ll_ns=-65), 0.0055, grads, cfg)
+    assert "does not favour the non-saturating run" in worse and "-65.0" in worse

@@ -106,6 +106,9 @@ def test_loss_saturation_run_writes_measured_values(results):
         "nonsaturating_valid_parzen_ll",
     ):
         assert np.isfinite(s[key]), key
+    # each cost's history is its own: one row per epoch, starting at epoch 1
+    for cost in ("minimax", "nonsaturating"):
+        assert pd.read_csv(run / f"training_{cost}.csv").epoch.tolist() == [1], cost
     assert s["profile"] == "quick" and s["git_commit"] == _head() and s["device"].startswith("cpu")
     # figures: real PNGs and SVGs
     for name in ("closed_forms", "closed_forms_with_measurement", "training_curves", "samples"):
@@ -120,6 +123,7 @@ def test_loss_saturation_run_writes_measured_values(results):
     nb = json.loads((run / "loss_saturation.ipynb").read_text())
     tags = [t for c in nb["cells"] for t in c["metadata"].get("tags", [])]
     assert "injected-parameters" in tags
+    assert "**After 1 epoch** from D(G(z))" in json.dumps(nb)  # the findings, from the numbers
     # parameters off the profile: never the chapter's headline, even when named after the profile
     assert not (results / "loss_saturation" / "summary.json").exists()
 
