@@ -113,20 +113,21 @@ class GAN:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Loads a copy: optimisers keep the tensors they are given and history lists are
-        appended to, so without it two runs started from one in-memory state would share them."""
-        state = copy.deepcopy(state)
+        """Modules copy the weights they load; optimisers keep the tensors they are given and
+        the lists here are appended to, so those are copied: two runs started from one in-memory
+        state must not share them (the weights, the bulk of a state, are not copied twice)."""
+        own = copy.deepcopy
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        self.opt_g.load_state_dict(own(state["opt_g"]))
+        self.opt_d.load_state_dict(own(state["opt_d"]))
         self.epoch, self.step = state["epoch"], state["step"]
-        self.history, self.best = state["history"], state["best"]
+        self.history, self.best = own(state["history"]), own(state["best"])
         # checkpoints written before the alternating rule existed lack these: simultaneous runs
         self.g_step = state.get("g_step", self.step)
         self.critic_streak = state.get("critic_streak", 0)
-        self.trace = state.get("trace", [])
-        self.cursor = state.get("cursor")
+        self.trace = own(state.get("trace", []))
+        self.cursor = own(state.get("cursor"))
 
 
 def simultaneous_step(
