@@ -48,9 +48,15 @@ class Sampling:
 class Generator(Sampling, nn.Module):
     """z -> ReLU -> ReLU -> sigmoid; outputs the sigmoid means (what the paper's Parzen used)."""
 
-    def __init__(self, noise_dim: int = 100, hidden: int = 1200, out_dim: int = 784) -> None:
+    NOISES = ("uniform", "gaussian")
+
+    def __init__(
+        self, noise_dim: int = 100, hidden: int = 1200, out_dim: int = 784, noise: str = "uniform"
+    ) -> None:
         super().__init__()
-        self.noise_dim = noise_dim
+        if noise not in self.NOISES:
+            raise ValueError(f"noise must be one of {self.NOISES}, got {noise!r}")
+        self.noise_dim, self.noise = noise_dim, noise
         self.net = nn.Sequential(
             nn.Linear(noise_dim, hidden),
             nn.ReLU(),
@@ -65,7 +71,10 @@ class Generator(Sampling, nn.Module):
     def sample_noise(
         self, n: int, device: torch.device | str, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """Uniform on [-sqrt(3), sqrt(3)]: unit variance per coordinate (the paper's noise)."""
+        """Uniform on [-sqrt(3), sqrt(3)] (mnist.yaml's `noise: uniform`) or N(0, 1) (the
+        adversarial Generator's default when the yaml names none): both unit variance."""
+        if self.noise == "gaussian":
+            return torch.randn(n, self.noise_dim, device=device, generator=generator)
         s = math.sqrt(3.0)
         return torch.empty(n, self.noise_dim, device=device).uniform_(-s, s, generator=generator)
 
@@ -108,10 +117,11 @@ def init_uniform_(module: nn.Module, irange: float) -> None:
 
 
 def init_output_bias_from_marginals_(
-    gen: Generator, train: torch.Tensor, eps: float = 1e-3
+    gen: Generator, train: torch.Tensor, eps: float = 1e-7
 ) -> None:
     """pylearn2's init_sigmoid_bias_from_marginals: bias = logit(mean pixel), mean clipped to
-    [eps, 1-eps] so that always-black border pixels get a finite bias."""
+    [eps, 1-eps] so that always-black border pixels get a finite bias (pylearn2's
+    init_sigmoid_bias_from_array clips at 1e-7: logit -16.1 for a pixel that is never on)."""
     p = train.mean(dim=0).clamp(eps, 1 - eps)
     with torch.no_grad():
         gen.net[-1].bias.copy_(torch.log(p) - torch.log1p(-p))

@@ -21,8 +21,22 @@ Y = "mnist.yaml"
 
 @dataclass(frozen=True)
 class Mnist2014Recipe(ExperimentConfig):
-    noise_dim: int = param(
-        100, "dimension of z ~ U[-sqrt 3, sqrt 3]", source=f"{Y}: nvis 100", min=1
+    noise_dim: int = param(100, "dimension of z", source=f"{Y}: nvis 100", min=1)
+    noise: str = param(
+        "uniform",
+        "distribution of z: uniform on [-sqrt 3, sqrt 3] or gaussian N(0, 1)",
+        source=f"{Y} history: 'uniform' in 600ee5c (2014-06-09), none (the Generator default, "
+        "gaussian) in 068bb03 (06-17), 'uniform' again in f77a509 (06-18, 'uniform noise turned "
+        "out to be ok')",
+        choices=("uniform", "gaussian"),
+    )
+    bias_clip: float = param(
+        1e-7,
+        "G's output bias starts at logit(mean training pixel clipped to [c, 1-c])",
+        source="mnist.yaml: init_bias from pylearn2.models.dbm.init_sigmoid_bias_from_marginals, "
+        "whose init_sigmoid_bias_from_array clips the mean at 1e-7",
+        min=1e-12,
+        max=0.5,
     )
     g_hidden: int = param(
         1200, "units in each of G's two ReLU layers", source=f"{Y}: h0, h1 dim 1200", min=1
@@ -100,13 +114,13 @@ class Mnist2014Recipe(ExperimentConfig):
 def build_gan(cfg: Mnist2014Recipe, train: torch.Tensor, device: torch.device) -> GAN:
     """Models and optimisers initialised as the 2014 code did, seeded by `cfg.seed`."""
     torch.manual_seed(cfg.seed)
-    G = Generator(cfg.noise_dim, cfg.g_hidden, train.shape[1])
+    G = Generator(cfg.noise_dim, cfg.g_hidden, train.shape[1], noise=cfg.noise)
     D = Discriminator(
         train.shape[1], cfg.d_units, cfg.d_pieces, cfg.d_input_keep, cfg.d_hidden_keep
     )
     init_uniform_(G, cfg.g_irange)
     init_uniform_(D, cfg.d_irange)
-    init_output_bias_from_marginals_(G, train.cpu())
+    init_output_bias_from_marginals_(G, train.cpu(), eps=cfg.bias_clip)
     G, D = G.to(device), D.to(device)
     # pylearn2 trained both nets with one SGD; two optimisers with the same schedule are the same
     opt_g = ClassicMomentumSGD(G.parameters(), lr=cfg.lr, momentum=cfg.momentum_start)

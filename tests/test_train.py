@@ -156,6 +156,37 @@ def test_build_gan_is_seeded_and_takes_the_data_width(tiny_cfg, tiny_data):
     torch.testing.assert_close(a.generator.net[-1].bias, torch.log(p / (1 - p)))
 
 
+def test_output_bias_of_a_never_lit_pixel_is_pylearn2s_logit_of_1e7(tiny_cfg, tiny_data):
+    """pylearn2 clips the mean pixel at 1e-7 (logit -16.1); a pixel never on in training starts
+    there, and the clip is a parameter (the 2014 MNIST recipe used to clip at 1e-3)."""
+    data = tiny_data.clone()
+    data[:, :3] = 0.0
+    bias = build_gan(tiny_cfg(), data, CPU).generator.net[-1].bias
+    expected = math.log(1e-7) - math.log1p(-1e-7)
+    assert bias[:3].tolist() == pytest.approx([expected] * 3, abs=1e-3)
+    assert expected == pytest.approx(-16.118, abs=1e-3)
+    old = build_gan(tiny_cfg(bias_clip=1e-3), data, CPU).generator.net[-1].bias
+    assert old[0].item() == pytest.approx(math.log(1e-3 / (1 - 1e-3)), abs=1e-4)
+    torch.testing.assert_close(bias[3:], old[3:])  # the clip only moves the clipped pixels
+
+
+@pytest.mark.parametrize("noise", ["uniform", "gaussian"])
+def test_noise_is_the_named_unit_variance_distribution(tiny_cfg, tiny_data, noise):
+    G = build_gan(tiny_cfg(noise=noise), tiny_data, CPU).generator
+    z = G.sample_noise(20000, CPU, torch.Generator().manual_seed(0))
+    assert z.var().item() == pytest.approx(1.0, abs=0.02)
+    bound = math.sqrt(3.0)
+    if noise == "uniform":
+        assert z.abs().max().item() <= bound
+    else:  # a Gaussian leaves [-sqrt 3, sqrt 3] about 8.3 % of the time
+        assert (z.abs() > bound).float().mean().item() == pytest.approx(0.0833, abs=0.01)
+
+
+def test_unknown_noise_is_refused_before_any_compute(tiny_cfg):
+    with pytest.raises(ConfigError, match="noise"):
+        tiny_cfg(noise="laplace")
+
+
 # --------------------------------------------------------------------------- resume
 
 
