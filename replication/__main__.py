@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import chapters
-from .config import ConfigError
-from .data import DatasetError
+from replication import chapters
+from replication.config import ConfigError
+from replication.datasets.mnist import DatasetError
 
 
 def _params(pairs: list[list[str]] | None) -> dict:
-    from .notebooks import parse_value
+    from replication.publish.execute import parse_value
 
     return {k: parse_value(v) for k, v in (pairs or [])}
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             pd.set_option("display.width", 200, "display.max_colwidth", 70)
             print(pd.DataFrame(chapters.config_class(args.name).describe()).to_string(index=False))
         elif args.cmd == "notebook":
-            from .notebooks import execute
+            from replication.publish.execute import execute
 
             out = execute(
                 args.name, args.profile, _params(args.parameter), args.results_dir, args.run_name
@@ -94,11 +94,11 @@ def main(argv: list[str] | None = None) -> int:
                 **only,
             )
         elif args.cmd == "book":
-            from .book import build
+            from replication.publish.book import build
 
             print(f"book: {build(args.profile, strict=not args.no_strict)}/index.html")
         elif args.cmd == "data":
-            from .data import download_mnist, locate_mnist
+            from replication.datasets.mnist import download_mnist, locate_mnist
 
             if args.download:
                 print(f"downloaded to {download_mnist(args.data_dir)}")

@@ -26,14 +26,14 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import parzen
-from .config import resolve_device
-from .data import load_mnist
-from .losses import GENERATOR_COSTS
-from .paths import project_root
-from .recipe2014 import Mnist2014Recipe, build_gan
-from .results import atomic_write_json, device_name, git_state, library_versions
-from .train import simultaneous_step
+from replication.chapters.recipe2014 import Mnist2014Recipe, build_gan
+from replication.config import resolve_device
+from replication.datasets.mnist import load_mnist
+from replication.metrics import parzen
+from replication.runs.paths import project_root
+from replication.runs.store import atomic_write_json, device_name, git_state, library_versions
+from replication.training.loop import simultaneous_step
+from replication.training.losses import GENERATOR_COSTS
 
 
 def _sync(device: torch.device) -> None:

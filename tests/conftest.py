@@ -96,7 +96,7 @@ class FakeMnist:
 
     @property
     def checksums(self) -> dict[str, tuple[str, str]]:
-        """In the layout of `replication.data.MNIST_FILES`: (MD5 of .gz, MD5 of the IDX file)."""
+        """As `replication.datasets.mnist.MNIST_FILES`: (MD5 of .gz, MD5 of the IDX file)."""
         return {k: (md5_bytes(self.gz[k]), md5_bytes(self.raw[k])) for k in MNIST_NAMES}
 
     def write(self, folder: Path, compressed: bool = True, skip: tuple[str, ...] = ()) -> Path:
@@ -115,7 +115,7 @@ class FakeMnist:
 def fake_mnist(monkeypatch) -> FakeMnist:
     """60 training and 10 test images with known pixels; the loader is pointed at their MD5s and
     splits training at image 50 (instead of 50,000), so the split logic is exercised."""
-    from replication import data
+    from replication.datasets import mnist as data
 
     rng = np.random.default_rng(7)
     train = rng.integers(0, 256, size=(60, 28, 28), dtype=np.uint8)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from replication import bench
-from replication.recipe2014 import Mnist2014Recipe
+from replication.chapters.recipe2014 import Mnist2014Recipe
 
 B = 100
 G_MACS = 100 * 1200 + 1200 * 1200 + 1200 * 784  # per row, G's three layers

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy import linalg
 
-from replication.classifier_score import (
+from replication.metrics.classifier import (
     ClassifierScorer,
     DigitClassifier,
     accuracy,

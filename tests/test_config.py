@@ -12,9 +12,9 @@ from replication import chapters
 from replication.chapters.loss_saturation import LossSaturationConfig
 from replication.chapters.parzen_mnist import ParzenMnistConfig
 from replication.config import PROFILES, ConfigError, resolve_device, resolve_profile
-from replication.notebook import RUN_PARAMETERS, parameters_from, start
-from replication.notebooks import parse_value
-from replication.results import RunStore, run_name_for
+from replication.publish.execute import parse_value
+from replication.publish.notebook_cell import RUN_PARAMETERS, parameters_from, start
+from replication.runs.store import RunStore, run_name_for
 
 CONFIGS = (LossSaturationConfig, ParzenMnistConfig)
 
@@ -265,7 +265,7 @@ def test_describe_values_types_and_sources():
 def test_chapter_registry():
     assert chapters.names()[:2] == ["loss_saturation", "parzen_mnist"]
     # every registered chapter has a notebook, a place in the book and in `nox -s reproduce`
-    from replication.paths import project_root
+    from replication.runs.paths import project_root
 
     root = project_root()
     toc = (root / "book" / "_toc.yml").read_text()

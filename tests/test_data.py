@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from replication import data
-from replication.data import (
+from replication.datasets import mnist as data
+from replication.datasets.mnist import (
     MNIST_FILES,
     DatasetError,
     load_mnist,

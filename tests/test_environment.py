@@ -7,7 +7,7 @@ import tomllib
 
 import yaml
 
-from replication.paths import project_root
+from replication.runs.paths import project_root
 
 
 def _norm(req: str) -> str:

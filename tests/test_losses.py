@@ -15,7 +15,7 @@ from replication.chapters.loss_saturation import (
     closed_form_curves,
     training_findings,
 )
-from replication.losses import (
+from replication.training.losses import (
     GENERATOR_COSTS,
     LABELS,
     closed_form_cost,

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from test_tfd import synthetic_tfd, write_v73  # tests/ is on sys.path (rootdir conftest)
 
-from replication import notebooks
 from replication.config import ConfigError
+from replication.publish import execute as notebooks
 
 TINY = {
     "n_folds": 2,

@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from replication import book, notebooks
 from replication.config import ConfigError
-from replication.data import DatasetError, locate_mnist
-from replication.paths import project_root
+from replication.datasets.mnist import DatasetError, locate_mnist
+from replication.publish import book
+from replication.publish import execute as notebooks
+from replication.runs.paths import project_root
 
 try:
     locate_mnist()

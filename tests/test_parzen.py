@@ -10,8 +10,8 @@ import pytest
 import torch
 from scipy.stats import gaussian_kde, multivariate_normal
 
-from replication import parzen
-from replication.parzen import (
+from replication.metrics import parzen
+from replication.metrics.parzen import (
     ParzenResult,
     default_sigma_grid,
     evaluate,

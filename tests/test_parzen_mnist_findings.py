@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from replication.chapters import parzen_mnist as ch
-from replication.optim import decayed_lr
-from replication.parzen import ParzenResult
+from replication.metrics.parzen import ParzenResult
+from replication.training.optim import decayed_lr
 
 REFS = pd.DataFrame({"model": ["Real training images", "k-means centres"], "ours": [240.0, 330.0]})
 
@@ -127,7 +127,7 @@ def test_edge_cases_of_the_verdict_say_only_what_the_numbers_support():
 def test_nearest_is_the_brute_force_minimum_in_any_batch():
     import torch
 
-    from replication import parzen
+    from replication.metrics import parzen
 
     gen = torch.Generator().manual_seed(0)
     points, train = torch.rand(37, 20, generator=gen), torch.rand(101, 20, generator=gen)
@@ -144,7 +144,7 @@ def test_memorisation_check_tells_copying_from_collapse_and_chance():
 
     import torch
 
-    from replication.data import MnistSplits
+    from replication.datasets.mnist import MnistSplits
 
     gen = torch.Generator().manual_seed(1)
     train, valid = torch.rand(400, 16, generator=gen), torch.rand(400, 16, generator=gen)

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from replication.chapters.loss_saturation import LossSaturationConfig
-from replication.paths import project_root
-from replication.results import (
+from replication.runs.paths import project_root
+from replication.runs.store import (
     RunStore,
     atomic_path,
     atomic_write_json,
@@ -334,7 +334,7 @@ def test_provenance_table_says_none_for_a_pure_profile(tmp_path):
 
 
 def test_git_state_names_dirty_files_exactly_and_ignores_results(tmp_path):
-    from replication.results import git_state
+    from replication.runs.store import git_state
 
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)

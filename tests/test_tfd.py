@@ -12,11 +12,11 @@ import scipy.io
 import torch
 from torch import nn
 
-from replication import tfd
-from replication.data import DatasetError
-from replication.models import Maxout
-from replication.tfd import FaceFolds, load_faces, load_tfd
-from replication.tfd_models import (
+from replication.datasets import faces as tfd
+from replication.datasets.faces import FaceFolds, load_faces, load_tfd
+from replication.datasets.mnist import DatasetError
+from replication.nets.mlp2014 import Maxout
+from replication.nets.tfd2014 import (
     MaxColNorm,
     max_col_norm_,
     pretrain_generator,
@@ -289,10 +289,10 @@ def test_max_col_norm_caps_the_weights_into_each_unit():
 
 
 def test_max_col_norm_holds_through_training(tiny_data):
-    from replication.losses import GENERATOR_COSTS
-    from replication.models import Discriminator
-    from replication.optim import ClassicMomentumSGD
-    from replication.train import GAN, Schedule, train
+    from replication.nets.mlp2014 import Discriminator
+    from replication.training.loop import GAN, Schedule, train
+    from replication.training.losses import GENERATOR_COSTS
+    from replication.training.optim import ClassicMomentumSGD
 
     torch.manual_seed(0)
     g = pretrain_generator(8, 16, 64, 0.05, -2.0, 4)

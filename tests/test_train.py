@@ -10,18 +10,18 @@ import types
 import pytest
 import torch
 
-import replication.train as train_mod
+import replication.training.loop as train_mod
+from replication.chapters.recipe2014 import Mnist2014Recipe, build_gan
 from replication.config import ConfigError
-from replication.losses import GENERATOR_COSTS, generator_nonsaturating
-from replication.optim import ClassicMomentumSGD, decayed_lr, linear_momentum, set_hyper
-from replication.recipe2014 import Mnist2014Recipe, build_gan
-from replication.train import (
+from replication.training.loop import (
     CheckpointMismatch,
     Schedule,
     TrainingDiverged,
     simultaneous_step,
     train,
 )
+from replication.training.losses import GENERATOR_COSTS, generator_nonsaturating
+from replication.training.optim import ClassicMomentumSGD, decayed_lr, linear_momentum, set_hyper
 
 CPU = torch.device("cpu")
 NS = GENERATOR_COSTS["nonsaturating"]
@@ -279,7 +279,7 @@ def test_checkpoint_with_other_settings_is_refused(tiny_cfg, tiny_data, tmp_path
 
 
 def test_checkpoint_of_another_architecture_is_refused_clearly(tmp_path):
-    from replication.train import GAN, load_checkpoint, save_checkpoint
+    from replication.training.loop import GAN, load_checkpoint, save_checkpoint
 
     def gan(hidden: int) -> GAN:
         g, d = torch.nn.Linear(2, hidden), torch.nn.Linear(2, 1)
@@ -482,7 +482,7 @@ def test_checkpoint_interval_saves_rarely_but_always_when_stopping(tiny_cfg, tin
 
 
 def _tiny_splits(data: torch.Tensor):
-    from replication.data import MnistSplits
+    from replication.datasets.mnist import MnistSplits
 
     labels = torch.zeros(len(data), dtype=torch.int64)
     return MnistSplits(data, data[:50], data[50:100], labels, labels[:50], labels[50:100], {})
@@ -544,7 +544,7 @@ def test_continue_from_refuses_itself_and_a_torn_copy(tiny_cfg, tiny_data, tmp_p
 
 def test_two_processes_never_train_one_run(tiny_cfg, tiny_data, tmp_path):
     from replication.chapters.parzen_mnist import train_gan
-    from replication.locks import exclusive
+    from replication.runs.locks import exclusive
 
     small = {"n_samples": 20, "n_sigma_valid": 10, "n_test": 20}
     splits = _tiny_splits(tiny_data)

@@ -16,16 +16,8 @@ from scipy.stats import entropy, spearmanr
 
 from replication.chapters.wgan_vs_js import WganVsJsConfig, build, loss_setup
 from replication.config import ConfigError
-from replication.critic import clip_weights_, constant_critic_iters, wgan_critic_iters
-from replication.divergences import parallel_lines, parallel_lines_grad
-from replication.losses import (
-    critic_wasserstein,
-    discriminator_bce,
-    generator_nonsaturating,
-    generator_wasserstein,
-    gradient_penalty,
-)
-from replication.toy import (
+from replication.metrics.divergences import parallel_lines, parallel_lines_grad
+from replication.nets.toy import (
     CriticFit,
     LineGenerator,
     Mlp,
@@ -33,7 +25,15 @@ from replication.toy import (
     fit_critic,
     lines_real,
 )
-from replication.train import GAN, train
+from replication.training.critic import clip_weights_, constant_critic_iters, wgan_critic_iters
+from replication.training.loop import GAN, train
+from replication.training.losses import (
+    critic_wasserstein,
+    discriminator_bce,
+    generator_nonsaturating,
+    generator_wasserstein,
+    gradient_penalty,
+)
 
 CPU = torch.device("cpu")
 

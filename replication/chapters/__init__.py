@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from ..config import ExperimentConfig
+from replication.config import ExperimentConfig
 
 # notebook name -> (module, config class name)
 _REGISTRY = {

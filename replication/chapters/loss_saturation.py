@@ -16,18 +16,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import parzen
-from ..config import ConfigError, param, resolve_device
-from ..losses import (
+from replication.chapters.recipe2014 import Mnist2014Recipe, build_gan, train_with_recipe
+from replication.config import ConfigError, param, resolve_device
+from replication.metrics import parzen
+from replication.report.figures import sample_grid
+from replication.runs.store import RunStore
+from replication.training.loop import GAN, simultaneous_step
+from replication.training.losses import (
     GENERATOR_COSTS,
     LABELS,
     closed_form_cost,
     closed_form_logit_grad,
 )
-from ..plots import sample_grid
-from ..recipe2014 import Mnist2014Recipe, build_gan, train_with_recipe
-from ..results import RunStore
-from ..train import GAN, simultaneous_step
 
 COSTS = tuple(GENERATOR_COSTS)
 TRAINED_COSTS = ("minimax", "nonsaturating")

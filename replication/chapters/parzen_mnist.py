@@ -22,14 +22,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import parzen
-from ..config import ConfigError, param, resolve_device
-from ..data import MnistSplits, load_mnist
-from ..locks import exclusive
-from ..plots import sample_grid
-from ..recipe2014 import Mnist2014Recipe, build_gan, train_with_recipe
-from ..results import checkpoint_dir, run_name_for
-from ..train import GAN
+from replication.chapters.recipe2014 import Mnist2014Recipe, build_gan, train_with_recipe
+from replication.config import ConfigError, param, resolve_device
+from replication.datasets.mnist import MnistSplits, load_mnist
+from replication.metrics import parzen
+from replication.report.figures import sample_grid
+from replication.runs.locks import exclusive
+from replication.runs.store import checkpoint_dir, run_name_for
+from replication.training.loop import GAN
 
 P = "parzen_ll.py of goodfeli/adversarial"
 

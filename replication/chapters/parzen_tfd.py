@@ -1,11 +1,11 @@
 """Table 1 of Goodfellow et al. 2014, TFD column: Parzen log-likelihood across the 5 folds.
 
 With the licensed `TFD_48x48.mat` this runs the paper's protocol on it; without, the same
-protocol runs on a public face set in TFD's layout (`replication/tfd.py`), labelled everywhere as
-a stand-in whose numbers cannot be compared with the published 2057 ± 26.
+protocol runs on a public face set in TFD's layout (`replication/datasets/faces.py`), labelled
+everywhere as a stand-in whose numbers cannot be compared with the published 2057 ± 26.
 
 Training follows the paper's code, `tfd_pretrain/pretrain.yaml` then `tfd_pretrain/train.yaml`
-of goodfeli/adversarial (networks in `replication/tfd_models.py`); evaluation its
+of goodfeli/adversarial (networks in `replication/nets/tfd2014.py`); evaluation its
 `parzen_ll.py -d tfd -f FOLD`: sigma chosen on the whole validation split of the fold, the
 log-likelihood of that fold's test split at that sigma. The reported ± is the standard error of
 the 5 fold means.
@@ -25,15 +25,20 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import parzen
-from ..config import ConfigError, ExperimentConfig, param
-from ..losses import GENERATOR_COSTS
-from ..models import Discriminator, init_output_bias_from_marginals_, init_uniform_
-from ..optim import ClassicMomentumSGD
-from ..plots import sample_grid
-from ..tfd import SIDE, STANDIN_FILES, FaceFolds
-from ..tfd_models import GaussianGenerator, MaxColNorm, pretrain_generator, stacked_generator
-from ..train import GAN, Schedule, train
+from replication.config import ConfigError, ExperimentConfig, param
+from replication.datasets.faces import SIDE, STANDIN_FILES, FaceFolds
+from replication.metrics import parzen
+from replication.nets.mlp2014 import Discriminator, init_output_bias_from_marginals_, init_uniform_
+from replication.nets.tfd2014 import (
+    GaussianGenerator,
+    MaxColNorm,
+    pretrain_generator,
+    stacked_generator,
+)
+from replication.report.figures import sample_grid
+from replication.training.loop import GAN, Schedule, train
+from replication.training.losses import GENERATOR_COSTS
+from replication.training.optim import ClassicMomentumSGD
 
 PRE = "tfd_pretrain/pretrain.yaml"
 TRN = "tfd_pretrain/train.yaml"

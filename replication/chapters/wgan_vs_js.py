@@ -24,25 +24,12 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from .. import parzen
-from ..classifier_score import ClassifierScorer, accuracy, load_or_train
-from ..config import ConfigError, ExperimentConfig, param, resolve_device
-from ..critic import clip_weights_, constant_critic_iters, wgan_critic_iters
-from ..data import MnistSplits, load_mnist
-from ..divergences import parallel_lines, parallel_lines_grad
-from ..locks import exclusive
-from ..losses import (
-    critic_wasserstein,
-    discriminator_bce,
-    generator_nonsaturating,
-    generator_wasserstein,
-    gradient_penalty,
-    js_estimate,
-)
-from ..mnist_nets import GENERATORS, ConvCritic
-from ..plots import sample_grid
-from ..results import checkpoint_dir, run_name_for
-from ..toy import (
+from replication.config import ConfigError, ExperimentConfig, param, resolve_device
+from replication.datasets.mnist import MnistSplits, load_mnist
+from replication.metrics import parzen
+from replication.metrics.classifier import ClassifierScorer, accuracy, load_or_train
+from replication.metrics.divergences import parallel_lines, parallel_lines_grad
+from replication.nets.toy import (
     CriticFit,
     GaussianGenerator,
     LineGenerator,
@@ -51,7 +38,20 @@ from ..toy import (
     gaussian_real,
     lines_real,
 )
-from ..train import GAN, train
+from replication.nets.wgan2017 import GENERATORS, ConvCritic
+from replication.report.figures import sample_grid
+from replication.runs.locks import exclusive
+from replication.runs.store import checkpoint_dir, run_name_for
+from replication.training.critic import clip_weights_, constant_critic_iters, wgan_critic_iters
+from replication.training.loop import GAN, train
+from replication.training.losses import (
+    critic_wasserstein,
+    discriminator_bce,
+    generator_nonsaturating,
+    generator_wasserstein,
+    gradient_penalty,
+    js_estimate,
+)
 
 W = "Arjovsky et al. 2017"
 WC = "WassersteinGAN main.py (martinarjovsky)"

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torchvision.datasets import MNIST
 
-from .paths import project_root
+from replication.runs.paths import project_root
 
 MNIST_ENV = "MNIST_DIR"
 

@@ -10,11 +10,16 @@ from dataclasses import dataclass
 
 import torch
 
-from .config import ExperimentConfig, param
-from .losses import GENERATOR_COSTS
-from .models import Discriminator, Generator, init_output_bias_from_marginals_, init_uniform_
-from .optim import ClassicMomentumSGD
-from .train import GAN, Schedule, train
+from replication.config import ExperimentConfig, param
+from replication.nets.mlp2014 import (
+    Discriminator,
+    Generator,
+    init_output_bias_from_marginals_,
+    init_uniform_,
+)
+from replication.training.loop import GAN, Schedule, train
+from replication.training.losses import GENERATOR_COSTS
+from replication.training.optim import ClassicMomentumSGD
 
 Y = "mnist.yaml"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .models import Sampling
+from replication.nets.mlp2014 import Sampling
 
 SIDE = 28
 

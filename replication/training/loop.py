@@ -25,9 +25,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .losses import GeneratorCost, discriminator_bce
-from .optim import decayed_lr, linear_momentum, set_hyper
-from .results import atomic_path
+from replication.runs.store import atomic_path
+from replication.training.losses import GeneratorCost, discriminator_bce
+from replication.training.optim import decayed_lr, linear_momentum, set_hyper
 
 DiscriminatorCost = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import ConfigError
+from replication.config import ConfigError
 
 try:
     import fcntl

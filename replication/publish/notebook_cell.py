@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import ConfigError, ExperimentConfig
-from .results import RunStore
+from replication.config import ConfigError, ExperimentConfig
+from replication.runs.store import RunStore
 
 # Notebook parameters that are not config fields: where to write, and under which name.
 RUN_PARAMETERS = ("profile", "results_dir", "run_name")

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .critic import clip_weights_, constant_critic_iters
-from .losses import (
+from replication.nets.mlp2014 import Sampling
+from replication.training.critic import clip_weights_, constant_critic_iters
+from replication.training.loop import GAN, train
+from replication.training.losses import (
     critic_wasserstein,
     discriminator_bce,
     generator_nonsaturating,
@@ -22,8 +24,6 @@ from .losses import (
     gradient_penalty,
     js_estimate,
 )
-from .models import Sampling
-from .train import GAN, train
 
 KINDS = ("gan", "wgan", "wgan_gp")
 

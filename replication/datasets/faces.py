@@ -27,8 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import DatasetError, md5
-from .paths import project_root
+from replication.datasets.mnist import DatasetError, md5
+from replication.runs.paths import project_root
 
 TFD_FILE = "TFD_48x48.mat"
 TFD_ENV = "TFD_PATH"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .models import Generator
+from replication.nets.mlp2014 import Generator
 
 
 class GaussianGenerator(Generator):

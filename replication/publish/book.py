@@ -15,8 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import chapters
-from .paths import project_root
+from replication import chapters
+from replication.runs.paths import project_root
 
 PROFILE_ORDER = {"auto": ("paper", "quick"), "paper": ("paper",), "quick": ("quick",)}
 

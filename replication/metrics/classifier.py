@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from .results import atomic_path
+from replication.runs.store import atomic_path
 
 
 # -- numeric core --------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import chapters
-from .config import ConfigError
-from .notebook import RUN_PARAMETERS
-from .paths import project_root
-from .results import run_name_for
+from replication import chapters
+from replication.config import ConfigError
+from replication.publish.notebook_cell import RUN_PARAMETERS
+from replication.runs.paths import project_root
+from replication.runs.store import run_name_for
 
 
 def source_notebook(name: str) -> Path:

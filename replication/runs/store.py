@@ -25,8 +25,8 @@ from typing import Any
 import pandas as pd
 import torch
 
-from .config import ExperimentConfig
-from .paths import project_root
+from replication.config import ExperimentConfig
+from replication.runs.paths import project_root
 
 PROFILE_RANK = {"paper": 2, "quick": 1}
 

@@ -1,0 +1,1 @@
+"""Estimators behind every number: Parzen, nearest neighbours, classifier scores, curves."""

@@ -1,0 +1,1 @@
+"""Every network of every paper the book reproduces."""

@@ -1,0 +1,1 @@
+"""Papermill execution of the chapter notebooks, and the book."""

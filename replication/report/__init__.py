@@ -1,0 +1,1 @@
+"""How a number becomes a sentence: findings, verdicts, tables, figures, published values."""

@@ -1,0 +1,1 @@
+"""Run folders, provenance, locks and paths: where every result goes."""

@@ -1,0 +1,1 @@
+"""How a model learns: losses, the objective registry, the loop, GAN state, schedules."""
