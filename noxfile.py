@@ -1,4 +1,4 @@
-"""Sessions: reproduce, notebook, book, tests, slow, lint, bench, data.
+"""Sessions: reproduce, notebook, book, tests, slow, slurm, lint, bench, data.
 
 Every session runs in ONE project virtualenv, `.venv/`, created on first use: torch is a multi-GB
 install, so it is installed once, not once per session. The venv is refreshed when
@@ -8,11 +8,13 @@ install, so it is installed once, not once per session. The venv is refreshed wh
     nox -s reproduce -- --profile paper   # the published budgets
     nox -s notebook -- loss_saturation -p epochs 10   # one chapter, new parameters; the book
     nox -s tests                          # the test suite (nox -s slow: the long checks)
+    nox -s slurm                          # seed sweeps through a real SLURM (root)
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -25,7 +27,19 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
 STAMP = VENV / ".gan-replication-installed"
-CHAPTERS = ["loss_saturation", "parzen_mnist", "parzen_tfd", "wgan_vs_js"]
+
+
+def _chapter_names() -> list[str]:
+    """The chapter registry, read without importing the package (torch may not be there yet)."""
+    path = ROOT / "replication" / "chapters" / "registry.py"
+    spec = importlib.util.spec_from_file_location("_chapter_registry", path)
+    registry = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = registry  # dataclasses look their module up while it executes
+    spec.loader.exec_module(registry)
+    return registry.names()
+
+
+CHAPTERS = _chapter_names()
 
 nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "none"
@@ -68,6 +82,21 @@ def slow(session: nox.Session) -> None:
     """The checks too slow for every run (marked `slow`)."""
     py = _project_python(session)
     session.run(py, "-m", "pytest", "-m", "slow", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
+def slurm(session: nox.Session) -> None:
+    """Sweeps through a real one-node SLURM cluster: `scripts/slurm_up.sh` (root; installs
+    Debian's SLURM if missing), the `slurm` tests, then `scripts/slurm_down.sh`, always."""
+    py = _project_python(session)
+    state = os.environ.get("GAN_SLURM_DIR", "/tmp/gan-slurm")
+    env = {"SLURM_CONF": f"{state}/slurm.conf", "GAN_SLURM_DIR": state}
+    try:
+        session.run("bash", str(ROOT / "scripts" / "slurm_up.sh"), env=env, external=True)
+        tests = ["-m", "slurm", str(ROOT / "tests" / "test_slurm.py"), *session.posargs]
+        session.run(py, "-m", "pytest", *tests, env=env, external=True)
+    finally:
+        session.run("bash", str(ROOT / "scripts" / "slurm_down.sh"), env=env, external=True)
 
 
 @nox.session(venv_backend="none")

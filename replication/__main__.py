@@ -1,4 +1,4 @@
-"""Command line: `python -m replication {params,notebook,train,book,data} ...`.
+"""Command line: `python -m replication {params,notebook,train,sweep,aggregate,book,data} ...`.
 
 The same config classes as the notebooks, so `-p key value` is checked the same way.
 """
@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from replication import chapters
 from replication.config import ConfigError
 from replication.datasets.mnist import DatasetError
+from replication.runs.weights import WeightsError
 
 
 def _params(pairs: list[list[str]] | None) -> dict:
@@ -52,15 +54,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--runs",
         default=None,
-        help="wgan_vs_js: train only these of its runs (comma-separated, e.g. gan-mlp), so that "
-        "runs can train side by side in separate processes",
+        help="train only these of the chapter's runs (comma-separated, e.g. wgan_vs_js's "
+        "gan-mlp, parzen_tfd's fold names), so that runs can train side by side in separate "
+        "processes",
     )
     p = sub.add_parser("book", help="assemble executed notebooks and build the book")
     p.add_argument("--profile", default="auto", choices=["auto", "paper", "quick"])
     p.add_argument("--no-strict", action="store_true")
+    p = sub.add_parser(
+        "results-table", help="every reproduced claim, published beside ours, from summaries"
+    )
+    p.add_argument("--results-dir", default=None)
+    p.add_argument("--write-readme", action="store_true", help="update README.md's table")
+    p = sub.add_parser(
+        "rescore", help="re-score a committed run from its committed weights (no training)"
+    )
+    p.add_argument("name", choices=chapters.names())
+    p.add_argument("--run", required=True, help="the run folder's name, e.g. paper-seed0")
+    p.add_argument("--results-dir", default=None)
+    p.add_argument("--data-dir", default=None)
     p = sub.add_parser("data", help="verify (or, online, download) MNIST")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--download", action="store_true")
+    from replication.runs import sweep_cli
+
+    sweep_cli.add_parsers(sub, chapters.names())
     args = ap.parse_args(argv)
 
     try:
@@ -77,26 +95,36 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"executed notebook: {out}")
         elif args.cmd == "train":
-            import importlib
-
-            mod = importlib.import_module(f"replication.chapters.{args.name}")
-            if not hasattr(mod, "train_cli"):
-                raise ConfigError(f"{args.name} has no long training stage; use `notebook`")
-            only = {"runs": args.runs.split(",")} if args.runs else {}
-            if only and args.name != "wgan_vs_js":
-                raise ConfigError("--runs selects runs of wgan_vs_js only")
-            mod.train_cli(
+            runs = args.runs.split(",") if args.runs else None
+            chapters.module(args.name).train_cli(
                 args.profile,
                 _params(args.parameter),
                 args.results_dir,
                 args.run_name,
                 args.time_budget_minutes,
-                **only,
+                runs=runs,
             )
         elif args.cmd == "book":
             from replication.publish.book import build
 
             print(f"book: {build(args.profile, strict=not args.no_strict)}/index.html")
+        elif args.cmd == "results-table":
+            from replication.report import results_table as rt
+            from replication.runs.paths import project_root
+
+            root = project_root()
+            table = rt.markdown(rt.rows(Path(args.results_dir or root / "results")))
+            if args.write_readme:
+                readme = root / "README.md"
+                readme.write_text(rt.replace_block(readme.read_text(), table))
+            print(table, end="")
+        elif args.cmd == "rescore":
+            mod = chapters.module(args.name)
+            if not hasattr(mod, "rescore_cli"):
+                raise ConfigError(f"{args.name} commits no weights; re-run its notebook")
+            mod.rescore_cli(args.run, args.results_dir, args.data_dir)
+        elif args.cmd in ("sweep", "aggregate"):
+            return sweep_cli.run(args)
         elif args.cmd == "data":
             from replication.datasets.mnist import download_mnist, locate_mnist
 
@@ -104,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"downloaded to {download_mnist(args.data_dir)}")
             for name, path in locate_mnist(args.data_dir).items():
                 print(f"ok  {name}: {path}")
-    except (ConfigError, DatasetError) as e:
+    except (ConfigError, DatasetError, WeightsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -32,8 +32,8 @@ from replication.datasets.mnist import load_mnist
 from replication.metrics import parzen
 from replication.runs.paths import project_root
 from replication.runs.store import atomic_write_json, device_name, git_state, library_versions
-from replication.training.loop import simultaneous_step
 from replication.training.losses import GENERATOR_COSTS
+from replication.training.steps import simultaneous_step
 
 
 def _sync(device: torch.device) -> None:

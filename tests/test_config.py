@@ -264,16 +264,15 @@ def test_describe_values_types_and_sources():
 
 def test_chapter_registry():
     assert chapters.names()[:2] == ["loss_saturation", "parzen_mnist"]
-    # every registered chapter has a notebook, a place in the book and in `nox -s reproduce`
+    # every registered chapter has a notebook and a place in the book (`nox -s reproduce` reads
+    # the registry itself: tests/test_results_table.py)
     from replication.runs.paths import project_root
 
     root = project_root()
     toc = (root / "book" / "_toc.yml").read_text()
-    nox_text = (root / "noxfile.py").read_text()
     for name in chapters.names():
         assert (root / "book" / "chapters" / f"{name}.ipynb").exists(), name
         assert f"chapters/{name}" in toc, name
-        assert f'"{name}"' in nox_text, name
     assert chapters.config_class("parzen_mnist") is ParzenMnistConfig
     assert chapters.config_class("parzen_tfd").CHAPTER == "parzen_tfd"
     with pytest.raises(KeyError, match="unknown chapter 'nope'"):

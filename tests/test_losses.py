@@ -13,8 +13,8 @@ from replication.chapters.loss_saturation import (
     COSTS,
     LossSaturationConfig,
     closed_form_curves,
-    training_findings,
 )
+from replication.report.loss_saturation import training_findings
 from replication.training.losses import (
     GENERATOR_COSTS,
     LABELS,

@@ -10,12 +10,12 @@ import pytest
 import torch
 from scipy.stats import gaussian_kde, multivariate_normal
 
+from replication.metrics import nearest as nn
 from replication.metrics import parzen
 from replication.metrics.parzen import (
     ParzenResult,
     default_sigma_grid,
     evaluate,
-    kmeans_centres,
     log_likelihood,
     numpy_reference_log_likelihood,
     select_sigma,
@@ -40,7 +40,7 @@ def test_matches_numpy_reference_with_batches_and_centre_chunks():
     ref = np.stack([numpy_reference_log_likelihood(x, c, s) for s in sigmas])
 
     small = 4000  # bytes: forces both several point batches and several centre chunks
-    rows, cols = parzen._block_shape(37, 53, 6, small, batch_size=5)
+    rows, cols = nn.block_shape(37, 53, 6, small, batch_size=5)
     assert rows == 5 and 1 < cols < 53 and 53 % cols != 0
     for kwargs in ({}, {"batch_size": 5, "max_batch_bytes": small}, {"max_batch_bytes": small}):
         out = log_likelihood(x, c, sigmas, **kwargs)
@@ -191,40 +191,20 @@ def test_bad_batch_arguments_raise():
 # --------------------------------------------------------------------------- memory bound
 
 
-@pytest.mark.parametrize(
-    ("n", "m", "d", "budget", "batch_size"),
-    [
-        (10_000, 10_000, 784, 256 * 2**20, None),
-        (10_000, 1_000_000, 784, 256 * 2**20, None),
-        (10, 1_000_000, 784, 256 * 2**20, None),
-        (50_000, 10_000, 784, 64 * 2**20, 100_000),
-        (7, 3, 2, 200, None),
-        (1000, 1000, 1, 2**20, 3),
-    ],
-)
-def test_block_shape_respects_the_budget(n, m, d, budget, batch_size):
-    rows, cols = parzen._block_shape(n, m, d, budget, batch_size)
-    assert 1 <= rows <= min(n, batch_size or n) and 1 <= cols <= m
-    assert parzen._block_bytes(rows, cols, d) <= budget
-    if m == 1_000_000:
-        assert cols < m  # the centres had to be chunked
-        assert rows >= min(n, 256)  # but batches stay big enough for an efficient matmul
-
-
 def test_blocks_used_by_log_likelihood_respect_budget_and_cover_every_pair(monkeypatch):
     rng = np.random.default_rng(8)
     x, c = rng.random((29, 5)), rng.random((41, 5))
     budget = 3000
     seen = []
-    original = parzen._distance_blocks
+    original = parzen.distance_blocks  # the name log_likelihood looks up
 
     def recording(*args, **kwargs):
         for r0, r1, c0, block in original(*args, **kwargs):
             seen.append((r0, r1, c0, c0 + block.shape[1]))
-            assert parzen._block_bytes(*block.shape, 5) <= budget
+            assert nn.block_bytes(*block.shape, 5) <= budget
             yield r0, r1, c0, block
 
-    monkeypatch.setattr(parzen, "_distance_blocks", recording)
+    monkeypatch.setattr(parzen, "distance_blocks", recording)
     out = log_likelihood(x, c, [0.1, 0.4], batch_size=6, max_batch_bytes=budget)
     covered = np.zeros((29, 41), dtype=int)
     for r0, r1, c0, c1 in seen:
@@ -233,57 +213,6 @@ def test_blocks_used_by_log_likelihood_respect_budget_and_cover_every_pair(monke
     assert len({s[0] for s in seen}) > 1 and len({s[2] for s in seen}) > 1
     ref = np.stack([numpy_reference_log_likelihood(x, c, s) for s in (0.1, 0.4)])
     np.testing.assert_allclose(out.numpy(), ref, rtol=0, atol=1e-9)
-
-
-# --------------------------------------------------------------------------- k-means
-
-
-def _blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    means = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0], [0.0, 10.0, 0.0], [0.0, 0.0, 10.0]])
-    x = np.concatenate([m + 0.1 * rng.standard_normal((50, 3)) for m in means])
-    return x[rng.permutation(len(x))], means
-
-
-def _sorted_rows(a: np.ndarray) -> np.ndarray:
-    return a[np.lexsort(a.T[::-1])]
-
-
-def test_kmeans_recovers_separated_blobs():
-    x, means = _blobs()
-    for seed in range(3):
-        centres = kmeans_centres(x, 4, init="k-means++", seed=seed, max_batch_bytes=4000)
-        assert centres.shape == (4, 3) and centres.dtype == torch.float64
-        np.testing.assert_allclose(_sorted_rows(centres.numpy()), _sorted_rows(means), atol=0.05)
-
-
-def test_kmeans_is_deterministic_for_a_seed():
-    x, _ = _blobs(1)
-    xt = torch.from_numpy(x).float()
-    for init in ("random", "k-means++"):
-        a = kmeans_centres(xt, 6, seed=3, init=init, iters=5)
-        b = kmeans_centres(xt, 6, seed=3, init=init, iters=5, batch_size=17)
-        assert a.dtype == torch.float32
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
-
-
-def test_kmeans_reseeds_empty_clusters():
-    # only three distinct points: a random init nearly always duplicates one, leaving a cluster
-    # empty; re-seeding at the farthest point must still find all three
-    x = np.repeat(np.array([[0.0, 0.0], [5.0, 5.0], [10.0, 0.0]]), 10, axis=0)
-    for seed in range(5):
-        centres = kmeans_centres(x, 3, seed=seed, iters=10)
-        np.testing.assert_allclose(_sorted_rows(centres.numpy()), _sorted_rows(x[::10]), atol=0)
-
-
-def test_kmeans_bad_arguments():
-    x = np.zeros((5, 2))
-    with pytest.raises(ValueError, match="only n=5"):
-        kmeans_centres(x, 6)
-    with pytest.raises(ValueError, match="positive"):
-        kmeans_centres(x, 0)
-    with pytest.raises(ValueError, match="init"):
-        kmeans_centres(x, 2, init="bogus")
 
 
 # --------------------------------------------------------------------------- CUDA, where present
@@ -297,5 +226,3 @@ def test_cuda_matches_cpu():
     gpu = log_likelihood(x, torch.from_numpy(c).cuda(), [0.1, 0.5], max_batch_bytes=2**18)
     assert gpu.device.type == "cpu"
     torch.testing.assert_close(gpu, cpu, rtol=0, atol=1e-9)
-    centres = kmeans_centres(torch.from_numpy(x).cuda(), 5, iters=3)
-    assert centres.device.type == "cuda"

@@ -290,9 +290,11 @@ def test_max_col_norm_caps_the_weights_into_each_unit():
 
 def test_max_col_norm_holds_through_training(tiny_data):
     from replication.nets.mlp2014 import Discriminator
-    from replication.training.loop import GAN, Schedule, train
-    from replication.training.losses import GENERATOR_COSTS
+    from replication.training import objectives
+    from replication.training.loop import train
     from replication.training.optim import ClassicMomentumSGD
+    from replication.training.schedules import Schedule
+    from replication.training.state import GAN
 
     torch.manual_seed(0)
     g = pretrain_generator(8, 16, 64, 0.05, -2.0, 4)
@@ -300,9 +302,9 @@ def test_max_col_norm_holds_through_training(tiny_data):
     gan = GAN(
         g, d, ClassicMomentumSGD(g.parameters(), 0.5), ClassicMomentumSGD(d.parameters(), 0.5)
     )
-    nonsat = GENERATOR_COSTS["nonsaturating"]
+    nonsat = objectives.get("gan2014_nonsaturating").tuned(g_cost_scale=1.0)
     sched = Schedule(lr=0.5)
-    train(gan, tiny_data, epochs=2, batch_size=50, schedule=sched, g_cost=nonsat,
+    train(gan, tiny_data, nonsat, epochs=2, batch_size=50, schedule=sched,
           after_step=MaxColNorm(0.3), progress=False)  # fmt: skip
     for m in (*g.modules(), *d.modules()):
         if isinstance(m, nn.Linear):
@@ -350,8 +352,9 @@ def test_faces_are_never_looked_for_in_a_hard_coded_place():
     import inspect
 
     from replication.chapters import parzen_tfd
+    from replication.report import tfd_findings
 
-    for mod in (tfd, parzen_tfd):
+    for mod in (tfd, parzen_tfd, tfd_findings):
         src = inspect.getsource(mod)
         assert "/work/" not in src and "shared" not in src
 

@@ -6,6 +6,7 @@ import copy
 import math
 import time
 import types
+from dataclasses import replace
 
 import pytest
 import torch
@@ -13,29 +14,27 @@ import torch
 import replication.training.loop as train_mod
 from replication.chapters.recipe2014 import Mnist2014Recipe, build_gan
 from replication.config import ConfigError
-from replication.training.loop import (
-    CheckpointMismatch,
-    Schedule,
-    TrainingDiverged,
-    simultaneous_step,
-    train,
-)
+from replication.training import objectives
+from replication.training.loop import TrainingDiverged, train
 from replication.training.losses import GENERATOR_COSTS, generator_nonsaturating
 from replication.training.optim import ClassicMomentumSGD, decayed_lr, linear_momentum, set_hyper
+from replication.training.schedules import Schedule
+from replication.training.state import CheckpointMismatch
+from replication.training.steps import simultaneous_step
 
 CPU = torch.device("cpu")
 NS = GENERATOR_COSTS["nonsaturating"]
 
 
 def _fit(gan, data, cfg, ckpt=None, epochs=None, **kwargs):
+    ns = objectives.get("gan2014_nonsaturating")
     return train(
         gan,
         data,
+        replace(ns, g_cost=kwargs.pop("g_cost", NS), g_cost_scale=cfg.g_cost_scale),
         epochs=cfg.epochs if epochs is None else epochs,
         batch_size=cfg.batch_size,
         schedule=cfg.schedule(),
-        g_cost=kwargs.pop("g_cost", NS),
-        g_cost_scale=cfg.g_cost_scale,
         checkpoint_dir=ckpt,
         fingerprint=cfg.fingerprint(),
         progress=False,
@@ -279,7 +278,7 @@ def test_checkpoint_with_other_settings_is_refused(tiny_cfg, tiny_data, tmp_path
 
 
 def test_checkpoint_of_another_architecture_is_refused_clearly(tmp_path):
-    from replication.training.loop import GAN, load_checkpoint, save_checkpoint
+    from replication.training.state import GAN, load_checkpoint, save_checkpoint
 
     def gan(hidden: int) -> GAN:
         g, d = torch.nn.Linear(2, hidden), torch.nn.Linear(2, 1)
@@ -436,10 +435,10 @@ def test_batch_larger_than_data_is_refused(tiny_cfg, tiny_data):
         train(
             build_gan(cfg, tiny_data, CPU),
             tiny_data,
+            objectives.get("gan2014_nonsaturating"),
             epochs=1,
             batch_size=500,
             schedule=cfg.schedule(),
-            g_cost=NS,
             progress=False,
         )
 
@@ -525,7 +524,8 @@ def test_continue_from_a_run_without_checkpoints_is_a_clear_error(tiny_cfg, tiny
 
 
 def test_continue_from_refuses_itself_and_a_torn_copy(tiny_cfg, tiny_data, tmp_path):
-    from replication.chapters.parzen_mnist import start_from_run, train_gan
+    from replication.chapters.parzen_mnist import train_gan
+    from replication.runs.checkpoints import start_from_run
 
     small = {"n_samples": 20, "n_sigma_valid": 10, "n_test": 20}
     train_gan(tiny_cfg(epochs=2, **small), _tiny_splits(tiny_data), tmp_path / "paper")

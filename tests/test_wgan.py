@@ -5,28 +5,23 @@ from __future__ import annotations
 
 import math
 import types
+from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from scipy.optimize import linprog
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import entropy, spearmanr
+from scipy.stats import entropy
 
-from replication.chapters.wgan_vs_js import WganVsJsConfig, build, loss_setup
+from replication.chapters.wgan_vs_js import WganVsJsConfig, build, objective_for
 from replication.config import ConfigError
+from replication.datasets.toy import lines_real
 from replication.metrics.divergences import parallel_lines, parallel_lines_grad
-from replication.nets.toy import (
-    CriticFit,
-    LineGenerator,
-    Mlp,
-    estimate,
-    fit_critic,
-    lines_real,
-)
-from replication.training.critic import clip_weights_, constant_critic_iters, wgan_critic_iters
-from replication.training.loop import GAN, train
+from replication.nets.toy import LineGenerator, Mlp
+from replication.training import objectives
+from replication.training.fit_critic import CriticFit, estimate, fit_critic
+from replication.training.loop import train
 from replication.training.losses import (
     critic_wasserstein,
     discriminator_bce,
@@ -34,6 +29,8 @@ from replication.training.losses import (
     generator_wasserstein,
     gradient_penalty,
 )
+from replication.training.objectives import CriticSchedule, clip_weights_
+from replication.training.state import GAN
 
 CPU = torch.device("cpu")
 
@@ -125,9 +122,9 @@ def test_clip_weights_clamps_every_parameter():
 
 
 def test_wgan_critic_schedule_follows_the_released_code():
-    rule = wgan_critic_iters(5, 25, 100, 500)
+    rule = objectives.get("wgan").n_critic
     assert [rule(g) for g in (0, 24, 25, 499, 500, 501, 1000)] == [100, 100, 5, 5, 100, 5, 100]
-    assert constant_critic_iters(3)(7) == 3
+    assert CriticSchedule(3)(7) == 3
 
 
 # -- each loss lowers its own objective in the one loop ------------------------------------------
@@ -165,16 +162,8 @@ def test_generator_steps_lower_the_generators_own_objective(g_cost, d_cost):
     z = G.sample_noise(256, CPU, torch.Generator().manual_seed(1))
     before = float(g_cost(D(G(z))).detach())
     gan = GAN(G, D, torch.optim.SGD(G.parameters(), lr=0.05), torch.optim.SGD(D.parameters(), 0))
-    train(
-        gan,
-        real,
-        epochs=2,
-        batch_size=64,
-        g_cost=g_cost,
-        d_cost=d_cost,
-        n_critic=constant_critic_iters(1),
-        progress=False,
-    )
+    one_to_one = replace(objectives.get("gan"), g_cost=g_cost, d_cost=d_cost)  # n_critic = 1
+    train(gan, real, one_to_one, epochs=2, batch_size=64, progress=False)
     assert gan.g_step == 8 and float(g_cost(D(G(z))).detach()) < before
 
 
@@ -218,6 +207,7 @@ def _run(cfg, loss, data, ckpt, epochs):
     return train(
         gan,
         data,
+        objective_for(cfg, loss),
         epochs=epochs,
         batch_size=cfg.batch_size,
         round_g_iters=cfg.eval_every,
@@ -225,7 +215,6 @@ def _run(cfg, loss, data, ckpt, epochs):
         checkpoint_dir=ckpt,
         fingerprint={"loss": loss},
         progress=False,
-        **loss_setup(cfg, loss),
     )
 
 
@@ -257,79 +246,9 @@ def test_config_rejects_bad_values_before_compute():
         WganVsJsConfig.for_profile("quick", generator="resnet")
 
 
-def _scores(
-    fid: float,
-    classes: float,
-    g_step: int = 3000,
-    cs: float | None = None,
-    diversity: float = 0.8,
-) -> pd.Series:
-    """Scores of a run; the classifier score defaults to that of confident samples (it can
-    never exceed the effective classes: exp(H(p(y)) - E H(p(y|x))))."""
-    cs = 0.95 * classes if cs is None else cs
-    assert cs <= classes
-    return pd.Series(
-        {
-            "fid": fid,
-            "effective_classes": classes,
-            "classifier_score": cs,
-            "diversity": diversity,
-            "quality": 0.0,
-            "g_step": g_step,
-        }
-    )
-
-
-def test_run_state_tells_collapse_from_failure():
-    from replication.chapters.wgan_vs_js import _state
-
-    assert _state(_scores(50, 9.5)) == "learns"
-    # one clear digit, varied strokes: classifier score ~1, but sure of each sample: collapse
-    assert _state(_scores(900, 1.06, cs=1.0)) == "collapsed"
-    # one picture repeated, whatever the classifier says
-    assert _state(_scores(900, 4.0, cs=1.0, diversity=0.05)) == "collapsed"
-    # varied noise the classifier cannot read (perplexity 4.4 / 1.01): fails
-    assert _state(_scores(1100, 4.48, cs=1.01)) == "fails"
-
-
-def test_robustness_verdict_judges_each_run_before_comparing_fids():
-    from replication.chapters.wgan_vs_js import _robustness_verdict, robustness_status
-
-    # both make varied noise no classifier reads as digits: no FID race
-    gan, wgan = _scores(1212.8, 3.6, cs=1.0), _scores(1000.0, 4.1, cs=1.0)
-    text = _robustness_verdict(gan, wgan)
-    assert "not reproduced" in text and "neither learns" in text
-    assert robustness_status(gan, wgan) == "no"
-    # the GAN collapsed (one picture repeated), WGAN learns: the paper's claim
-    gan, wgan = _scores(300, 1.1, cs=1.05, diversity=0.05), _scores(400, 8)
-    assert robustness_status(gan, wgan) == "yes"
-    text = _robustness_verdict(gan, wgan)
-    assert "as the paper reports" in text and "The GAN collapses" in text
-    # collapse read from the classes too, when the classifier is sure of each sample
-    assert robustness_status(_scores(300, 1.2), _scores(400, 8)) == "yes"
-    # both learn: FID decides, by more than a fifth, and WGAN ahead is the claim only in part
-    assert robustness_status(_scores(1000, 8), _scores(300, 8)) == "partly"
-    assert "in part" in _robustness_verdict(_scores(1000, 8), _scores(300, 8))
-    assert "the GAN is ahead" in _robustness_verdict(_scores(300, 8), _scores(1000, 8))
-    assert "within a fifth" in _robustness_verdict(_scores(300, 8), _scores(330, 8))
-    # WGAN fails where the GAN learns
-    assert "opposite" in _robustness_verdict(_scores(300, 8), _scores(1000, 8, cs=1.1))
-    # early or at the full budget: said which
-    assert "not the full one" in _robustness_verdict(_scores(300, 8), _scores(330, 8), target=20000)
-    full = _robustness_verdict(_scores(300, 8, 20000), _scores(330, 8, 20000), target=20000)
-    assert "at the full budget" in full
-
-
-def test_recent_scores_average_the_last_checkpoints_up_to_a_step():
-    from replication.chapters.wgan_vs_js import _recent
-
-    t = pd.DataFrame({"g_step": [500, 1000, 1500, 2000], "fid": [900.0, 1200.0, 600.0, 30.0]})
-    r = _recent(t, 1500)
-    assert r.fid == pytest.approx(900.0) and r.g_step == 1500 and r.checkpoints == 3
-
-
 def test_spread_is_zero_for_one_repeated_image_and_grid_diversity_is_relative(tmp_path):
-    from replication.chapters.wgan_vs_js import grid_diversity, spread
+    from replication.chapters.wgan_vs_js import grid_diversity
+    from replication.metrics.curves import spread
 
     one = torch.rand(1, 784).repeat(64, 1)
     assert spread(one) == pytest.approx(0.0, abs=1e-9)
@@ -339,80 +258,6 @@ def test_spread_is_zero_for_one_repeated_image_and_grid_diversity_is_relative(tm
     d = grid_diversity(tmp_path, [500, 1000, 1500], spread(x))
     assert d[0] == pytest.approx(1.0) and d[1] == pytest.approx(0.0, abs=1e-9)
     assert np.isnan(d[2])  # no grid saved: unknown, not zero
-
-
-def test_jsd_verdict_follows_the_sign_of_the_papers_claim():
-    from replication.chapters.wgan_vs_js import _jsd_verdict
-
-    # signed so that + = falls as samples improve (like a loss)
-    assert "does not expect" in _jsd_verdict(0.8)
-    assert "Fig. 4" in _jsd_verdict(-0.8)  # rises as samples improve: what the paper shows
-    assert "as the paper claims" in _jsd_verdict(0.1)
-    assert "cannot be judged" in _jsd_verdict(float("nan"))
-
-
-def test_loss_curve_median_is_trailing():
-    from replication.chapters.wgan_vs_js import loss_curve
-
-    trace = pd.DataFrame({"g_step": [1, 2, 3, 4, 5], "d_loss": [-1.0, -2.0, -3.0, -100.0, -5.0]})
-    c = loss_curve(trace, "wgan", 3)
-    # the value at step 3 does not see the spike at step 4
-    assert c.filtered.tolist()[:3] == [1.0, 1.5, 2.0]
-    assert c.filtered.iloc[3] == 3.0
-
-
-def test_correlations_report_whether_parzen_and_fid_agree():
-    from replication.chapters.wgan_vs_js import correlations
-
-    t = pd.DataFrame(
-        {
-            "loss_filtered": [3.0, 2.0, 1.0, 0.5],
-            "quality": [-300.0, -200.0, -100.0, -50.0],  # improving
-            "fid": [900.0, 600.0, 300.0, 100.0],  # improving
-        }
-    )
-    corr = correlations({"run": t}).loc["run"]
-    assert corr.spearman_parzen == pytest.approx(-1) and corr.spearman_fid == pytest.approx(1)
-    assert corr.spearman_parzen_vs_fid == pytest.approx(-1)
-
-
-def _table(fid_start: float, steps: int = 4) -> pd.DataFrame:
-    g = [500 * (i + 1) for i in range(steps)]
-    return pd.DataFrame(
-        {
-            "g_step": g,
-            "loss_filtered": [3.0 - 0.5 * i for i in range(steps)],
-            "quality": [-300.0 + 50 * i for i in range(steps)],
-            "fid": [fid_start - 100 * i for i in range(steps)],
-            "classifier_score": [4.0] * steps,
-            "effective_classes": [8.0] * steps,
-        }
-    )
-
-
-def test_findings_and_summary_of_a_partly_trained_paper_run():
-    """A time budget can stop the paper profile after some runs: the page and summary.json say
-    which runs exist and how far they got, and make no claim about the missing ones."""
-    from replication.chapters.wgan_vs_js import (
-        correlations,
-        final_scores,
-        summary_metrics,
-        training_findings,
-    )
-
-    cfg = WganVsJsConfig.for_profile("paper")
-    tables = {"gan-dcgan": _table(900, steps=40), "wgan-dcgan": _table(800, steps=3)}
-    corr = correlations(tables)
-    text = training_findings(corr, tables, cfg)
-    assert "wgan-dcgan 1500, gan-dcgan 20000" in text
-    assert "*Not yet trained* (time budget): wgan_gp-dcgan." in text
-    assert "WGAN-GP" not in text.split("Not yet trained")[1]
-    assert "Robustness** (mlp generator): not shown yet" in text
-    summary = summary_metrics(cfg, corr, final_scores(tables), 0.99)
-    assert summary["corr_wgan_gp_loss_vs_fid"] is None
-    assert summary["corr_gan_js_vs_fid"] == pytest.approx(1.0)
-    assert summary["final_g_iters"] == {"gan-dcgan": 20000, "wgan-dcgan": 1500}
-    assert training_findings(corr.iloc[:0], {}, cfg).startswith("No main run")
 
 
 def test_zero_budget_evaluates_without_training(tmp_path):
@@ -427,32 +272,14 @@ def test_zero_budget_evaluates_without_training(tmp_path):
     assert list(table["generator iterations"]) == [0] * len(table)
     assert not table.complete.any()
     # nothing trained: the tables and summary are empty, not an error
-    from replication.chapters.wgan_vs_js import correlations, final_scores, summary_metrics
+    from replication.chapters.wgan_vs_js import final_scores, summary_metrics
+    from replication.metrics.curves import correlations
 
     real = {"quality": 100.0, "fid": 16.0, "classifier_score": 9.5, "effective_classes": 9.9}
     final = final_scores({}, real)
     summary = summary_metrics(cfg, correlations({}), final, 0.99)
     assert summary["corr_wgan_loss_vs_fid"] is None and summary["final_fid"] == {}
     assert summary["real_images_scores"]["FID"] == 16.0
-
-
-def test_robustness_is_judged_where_both_runs_have_been_and_nan_is_not_a_verdict():
-    from replication.chapters.wgan_vs_js import correlations, training_findings
-
-    cfg = WganVsJsConfig.for_profile("paper")
-    gan_mlp = _table(900, steps=40)  # finished: FID falls to 900 - 3900 < 0 ...
-    gan_mlp["fid"] = [300.0] * 40  # ... say a flat 300
-    wgan_mlp = _table(1000, steps=2)  # stopped by the budget after 1,000 iterations
-    tables = {
-        "gan-dcgan": _table(900, steps=2),  # two checkpoints: no correlation yet
-        "gan-mlp": gan_mlp,
-        "wgan-mlp": wgan_mlp,
-    }
-    gan_mlp.loc[:1, "fid"] = 2000.0  # up to 1,000 iterations the GAN was far behind
-    text = training_findings(correlations(tables), tables, cfg)
-    assert "compared at 1000 generator iterations, the furthest both runs have reached" in text
-    assert "GAN FID 2000.0" in text and "WGAN clearly ahead by FID" in text
-    assert "cannot be judged" in text and "nan" not in text
 
 
 def test_train_command_selects_runs_and_refuses_unknown_ones_before_loading_data(tmp_path, capsys):
@@ -468,95 +295,3 @@ def test_train_command_selects_runs_and_refuses_unknown_ones_before_loading_data
     mnist = types.SimpleNamespace(train=torch.rand(256, 784), valid=torch.rand(64, 784))
     runs = train_runs(cfg, mnist, None, tmp_path, progress=False, only=["wgan-mlp"])
     assert list(runs.gans) == ["wgan-mlp"]
-
-
-def test_sample_grids_stop_at_the_checkpoint_a_run_reached(tmp_path):
-    from replication.chapters.wgan_vs_js import samples_figure
-
-    (tmp_path / "gan-dcgan").mkdir()
-    for step in (500, 1000, 1500):  # 1500: written by a session killed before its checkpoint
-        torch.save(torch.rand(64, 784), tmp_path / "gan-dcgan" / f"samples_{step:07d}.pt")
-    fig = samples_figure(tmp_path, ["gan-dcgan"], upto={"gan-dcgan": 1000})
-    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert titles[-1] == "gan-dcgan, G iter 1000" and not any("1500" in t for t in titles)
-    fig = samples_figure(tmp_path, ["gan-dcgan"])
-    assert [ax.get_title() for ax in fig.axes][-1] == "gan-dcgan, G iter 1500"
-
-
-def test_spearman_interval_covers_the_value_and_excludes_zero_only_for_a_real_trend():
-    from replication.chapters.wgan_vs_js import spearman_interval
-
-    rng = np.random.default_rng(0)
-    x = np.arange(40.0)
-    y = x + rng.normal(0, 5, 40)
-    lo, hi = spearman_interval(x, y)
-    assert 0.5 < lo <= spearmanr(x, y).statistic <= hi <= 1.0
-    lo, hi = spearman_interval(x, rng.normal(size=40))
-    assert lo < 0 < hi
-    assert all(np.isnan(spearman_interval(x[:19], x[:19])))  # fewer than four blocks
-    # circular blocks: the first and last pairs are drawn like the others, so a run whose
-    # relation lives in its first checkpoints keeps it in the interval
-    y = np.r_[np.linspace(10, 1, 8), rng.normal(1, 0.01, 32)]
-    lo, hi = spearman_interval(x, y)
-    assert lo <= spearmanr(x, y).statistic <= hi
-
-
-def test_claims_table_quotes_each_claim_with_a_known_verdict():
-    from replication.chapters.wgan_vs_js import claims_table, correlations, second_half
-
-    cfg = WganVsJsConfig.for_profile("paper")
-    rising = _table(900, steps=40)  # loss falls while FID falls: tracks
-    tables = {"wgan-dcgan": rising, "gan-dcgan": _table(900, steps=40)}
-    tables["gan-dcgan"]["loss_filtered"] = np.linspace(0.1, 0.5, 40)  # JSD rises: Fig. 4
-    errors = {
-        "parallel_lines_max_abs_err_w1": 0.07,
-        "parallel_lines_min_abs_w1_gp_grad_off0": 0.98,
-        "parallel_lines_max_abs_err_js": 1e-4,
-        "parallel_lines_max_abs_js_grad": 0.02,
-    }
-    grads = pd.DataFrame(
-        {
-            "model": ["GAN (JS)", "WGAN-GP"],
-            "mean |d output / dx| at fake samples": [1e-5, 1.2],
-        }
-    )
-    t = claims_table(
-        errors, grads, correlations(tables), correlations(second_half(tables)), tables, cfg
-    )
-    labels = t["claim (published)"].str.extract(r"\((.*)\)$")[0]
-    verdict = dict(zip(labels, t["agrees?"], strict=True))
-    assert t["agrees?"].iloc[0] == "yes" and t["agrees?"].iloc[1] == "yes"
-    assert verdict["clipped WGAN"] == "yes" and verdict["GAN"] == "yes"
-    assert verdict["WGAN-GP"] == "cannot be judged"  # not trained
-    assert t["agrees?"].iloc[-1] == "cannot be judged"  # robustness runs missing
-
-
-def test_findings_read_the_jsd_sign_under_both_scores_and_in_the_second_half():
-    from replication.chapters.wgan_vs_js import (
-        correlations,
-        second_half,
-        summary_metrics,
-        training_findings,
-    )
-
-    cfg = WganVsJsConfig.for_profile("paper", robust_generator="dcgan")
-    improving = _table(900, steps=40)  # Parzen rises, FID falls throughout
-    gan = improving.copy()
-    gan["loss_filtered"] = np.linspace(0.05, 0.1, 40)  # the JSD creeps up: the paper's Fig. 4
-    tables = {"gan-dcgan": gan, "wgan-dcgan": improving}
-    corr, late = correlations(tables), correlations(second_half(tables))
-    text = training_findings(corr, tables, cfg, late=late)
-    parzen, fid, half = [ln for ln in text.split("\n") if ln.startswith("- ")][:3]
-    for line in (parzen, fid, half):
-        assert "rises while samples improve" in line, line
-        assert "WGAN critic estimate" in line and "tracks it" in line
-    assert "Second half" in half and "(20 checkpoints)" in half
-    final = pd.DataFrame(
-        {"generator iterations": [20000, 20000], "Parzen LL (nats)": [0.0, 0.0]},
-        index=["gan-dcgan", "wgan-dcgan"],
-    ).assign(**{"FID": 1.0, "effective classes": 9.0, "sample diversity": 1.0})
-    s = summary_metrics(cfg, corr, final, 0.99, late)
-    assert s["corr_gan_js_vs_fid_second_half"] == pytest.approx(-1.0)
-    assert s["corr_wgan_loss_vs_fid_second_half"] == pytest.approx(1.0)
-    assert s["corr_wgan_gp_loss_vs_fid_second_half"] is None  # not trained
-    assert s["median_window"] == cfg.median_window and "negative" in s["corr_sign_convention"]

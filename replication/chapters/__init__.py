@@ -1,26 +1,27 @@
-"""One module per book chapter; `CHAPTERS` maps a notebook name to its config class."""
+"""One module per book chapter (its config with sources, and its compute); `registry.py` lists
+them."""
 
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
+from replication.chapters.registry import CHAPTERS, Chapter, names
 from replication.config import ExperimentConfig
 
-# notebook name -> (module, config class name)
-_REGISTRY = {
-    "loss_saturation": ("loss_saturation", "LossSaturationConfig"),
-    "parzen_mnist": ("parzen_mnist", "ParzenMnistConfig"),
-    "parzen_tfd": ("parzen_tfd", "ParzenTfdConfig"),
-    "wgan_vs_js": ("wgan_vs_js", "WganVsJsConfig"),
-}
+__all__ = ["CHAPTERS", "Chapter", "chapter", "config_class", "module", "names"]
 
 
-def names() -> list[str]:
-    return list(_REGISTRY)
+def chapter(name: str) -> Chapter:
+    for c in CHAPTERS:
+        if c.name == name:
+            return c
+    raise KeyError(f"unknown chapter {name!r}; known: {names()}")
+
+
+def module(name: str) -> ModuleType:
+    return importlib.import_module(f"{__name__}.{chapter(name).name}")
 
 
 def config_class(name: str) -> type[ExperimentConfig]:
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown chapter {name!r}; known: {names()}")
-    module, cls = _REGISTRY[name]
-    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    return getattr(module(name), chapter(name).config)

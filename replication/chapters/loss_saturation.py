@@ -4,30 +4,33 @@
 2. Measured on real networks: the 2014 MNIST G and D, with D trained briefly so it confidently
    rejects G's samples; the norm of G's parameter gradient under each cost.
 3. From that same starting point, training with the minimax and the non-saturating cost.
+
+The figures and the reading of the results are in `replication/report/loss_saturation.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
 from replication.chapters.recipe2014 import Mnist2014Recipe, build_gan, train_with_recipe
 from replication.config import ConfigError, param, resolve_device
+from replication.datasets.mnist import load_mnist
 from replication.metrics import parzen
-from replication.report.figures import sample_grid
-from replication.runs.store import RunStore
-from replication.training.loop import GAN, simultaneous_step
+from replication.runs.cli import select_runs, train_setup
 from replication.training.losses import (
     GENERATOR_COSTS,
     LABELS,
     closed_form_cost,
     closed_form_logit_grad,
 )
+from replication.training.state import GAN
+from replication.training.steps import simultaneous_step
 
 COSTS = tuple(GENERATOR_COSTS)
 TRAINED_COSTS = ("minimax", "nonsaturating")
@@ -85,43 +88,6 @@ def closed_form_curves(n: int = 999) -> pd.DataFrame:
         cols[f"cost_{name}"] = closed_form_cost(name, d).numpy()
         cols[f"grad_{name}"] = closed_form_logit_grad(name, d).numpy()
     return pd.DataFrame(cols)
-
-
-def closed_form_figure(
-    curves: pd.DataFrame, cfg: LossSaturationConfig, measured: pd.DataFrame | None = None
-):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name in COSTS:
-        ax1.plot(curves.d_of_g, curves[f"cost_{name}"], label=LABELS[name])
-        ax2.plot(curves.d_of_g, curves[f"grad_{name}"], label=LABELS[name])
-    ax1.set(
-        xlabel="D(G(z))",
-        ylabel="$J^{(G)}$",
-        ylim=(cfg.y_min, cfg.y_max),
-        xlim=(0, 1),
-        title="Generator cost (closed form)",
-    )
-    ax2.set(
-        xlabel="D(G(z))",
-        ylabel=r"$\partial J^{(G)} / \partial\, \mathrm{logit}\, D$",
-        ylim=(-2.0, 0.1),
-        xlim=(0, 1),
-        title="Gradient the generator receives",
-    )
-    if measured is not None:
-        for name in COSTS:
-            ax2.scatter(measured.d_of_g, measured[f"logit_grad_{name}"], s=4, alpha=0.4)
-        ax2.axvspan(
-            measured.d_of_g.min(),
-            measured.d_of_g.max(),
-            color="grey",
-            alpha=0.15,
-            label="D(G(z)) of the measured batch",
-        )
-    ax1.legend(loc="lower left")
-    ax2.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
-    return fig
 
 
 # -- 2. measurement on real networks ------------------------------------------------------------
@@ -195,11 +161,11 @@ def train_from(
     name: str,
     cfg: LossSaturationConfig,
     data: torch.Tensor,
-    valid: torch.Tensor,
-    store: RunStore,
+    ckpt_root: Path,
     progress: bool = True,
 ) -> GAN:
-    """Train from the saved measurement point with one generator cost; same seed for both."""
+    """Train from the saved measurement point with one generator cost; same seed for both.
+    Checkpoints go to `ckpt_root/<cost>/`, so the notebook resumes what `train` trained."""
     gan = build_gan(cfg, data, data.device)
     gan.load_state_dict(state)
     torch.manual_seed(cfg.seed + 2)
@@ -223,7 +189,7 @@ def train_from(
         data,
         cfg,
         name,
-        checkpoint_dir=store.checkpoint_dir / name,
+        checkpoint_dir=ckpt_root / name,
         on_epoch_end=probe,
         progress=progress,
         desc=name,
@@ -241,74 +207,28 @@ def sample_quality(gan: GAN, cfg: LossSaturationConfig, valid: torch.Tensor) -> 
     return res.mean
 
 
-def training_findings(
-    outcome: pd.DataFrame, start_d_of_g: float, start_grad: pd.Series, cfg: LossSaturationConfig
-) -> str:
-    """The section's reading, from the numbers: did the minimax generator stay where its cost is
-    flat (D(G(z)) below `d_pretrain_target`, the line we called "confidently rejected") while the
-    non-saturating one left? The Parzen LL is reported beside it, with its known bias said."""
-    line = cfg.d_pretrain_target
-    mm, ns = outcome.loc["minimax"], outcome.loc["nonsaturating"]
-    d_mm, d_ns = float(mm["final mean D(G(z))"]), float(ns["final mean D(G(z))"])
-    epochs = int(mm["epochs"])
-    text = (
-        f"**After {epochs} epoch{'s' if epochs != 1 else ''}** from D(G(z)) = "
-        f"{start_d_of_g:.2g}: the minimax generator's "
-        f"mean D(G(z)) is {d_mm:.2g} and its gradient norm on the probe batch "
-        f"{float(mm['final probe grad norm']):.2g} (at the start {start_grad['minimax']:.2g}); "
-        f"the non-saturating generator's D(G(z)) is {d_ns:.2g}, gradient norm "
-        f"{float(ns['final probe grad norm']):.2g} (at the start "
-        f"{start_grad['nonsaturating']:.2g}). "
+def train_cli(
+    profile: str,
+    params: dict[str, Any],
+    results_dir: str | None,
+    run_name: str | None,
+    budget_minutes: float | None,
+    runs: list[str] | None = None,
+) -> None:
+    """`python -m replication train loss_saturation [--runs minimax]`: the notebook's steps up to
+    the measurement point, then each cost's training run into the checkpoints the notebook of
+    the same run resumes (so it only evaluates)."""
+    cfg, ckpt = train_setup(
+        LossSaturationConfig, profile, params, results_dir, run_name, budget_minutes
     )
-    if d_mm < line <= d_ns:
-        text += (
-            f"The minimax generator never left the region below {line:.0%} where its cost is "
-            "flat, while the non-saturating one did: the tutorial's figure, on real networks."
-        )
-    elif d_mm < line:
-        text += (
-            f"Neither generator has left the region below {line:.0%} yet, so this budget does "
-            "not separate the two costs in training (the gradient measurement above still does)."
-        )
-    else:
-        text += (
-            f"The minimax generator did leave the region below {line:.0%}: in this run its small "
-            "gradient was enough, and the figure's prediction for training is not borne out."
-        )
-    ll_mm = float(mm["validation Parzen LL (nats)"])
-    ll_ns = float(ns["validation Parzen LL (nats)"])
-    text += f" Validation Parzen LL: minimax {ll_mm:.1f}, non-saturating {ll_ns:.1f} nats"
-    if ll_ns > ll_mm:
-        return text + "; it agrees."
-    return text + (
-        "; it does not favour the non-saturating run here. A Parzen window scores blurry, "
-        "average-like samples relatively well (Theis et al. 2016): the grids below show what "
-        "each run draws."
-    )
-
-
-def training_figure(histories: dict[str, pd.DataFrame]):
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, h in histories.items():
-        ax1.plot(h.epoch, h.d_fake, marker="o", label=f"{LABELS[name]} (training batches)")
-        ax2.semilogy(h.epoch, h.probe_grad_norm, marker="o", label=LABELS[name])
-    ax1.set(xlabel="epoch", ylabel="mean D(G(z))", ylim=(0, 1), title="D(G(z)) during training")
-    ax2.set(
-        xlabel="epoch",
-        ylabel=r"$\|\nabla_{\theta_G} J^{(G)}\|$ (probe batch)",
-        title="Generator gradient norm",
-    )
-    ax1.legend()
-    ax2.legend()
-    fig.tight_layout()
-    return fig
-
-
-def samples_figure(gans: dict[str, GAN], cfg: LossSaturationConfig, device: torch.device):
-    fig, axes = plt.subplots(1, len(gans), figsize=(5 * len(gans), 5))
-    for ax, (name, gan) in zip(np.atleast_1d(axes), gans.items(), strict=True):
-        ax.imshow(sample_grid(gan.generator.sample(100, device, seed=cfg.seed + 4)), cmap="gray")
-        ax.set_title(f"{LABELS[name]}, epoch {gan.epoch}")
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
+    costs = select_runs(cfg.CHAPTER, list(TRAINED_COSTS), runs)
+    mnist = load_mnist(cfg.data_dir)
+    gan, device = setup(cfg, mnist.train)
+    data = mnist.train[: cfg.train_images].to(device)
+    pretrain_discriminator(gan, data, cfg)
+    measure_gradients(gan, cfg, device)  # as the notebook: the start state follows it
+    start = gan.state_dict()
+    for name in costs:
+        trained = train_from(start, name, cfg, data, ckpt)
+        d_fake = trained.history[-1]["d_fake"] if trained.history else float("nan")
+        print(f"{name}: {trained.epoch}/{cfg.epochs} epochs, mean D(G(z)) {d_fake:.3g}; {ckpt}")

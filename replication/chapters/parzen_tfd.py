@@ -2,7 +2,8 @@
 
 With the licensed `TFD_48x48.mat` this runs the paper's protocol on it; without, the same
 protocol runs on a public face set in TFD's layout (`replication/datasets/faces.py`), labelled
-everywhere as a stand-in whose numbers cannot be compared with the published 2057 ± 26.
+everywhere as a stand-in whose numbers cannot be compared with the published 2057 ± 26
+(`replication/report/published.py`; the chapter's text, tables and figures are in `report/`).
 
 Training follows the paper's code, `tfd_pretrain/pretrain.yaml` then `tfd_pretrain/train.yaml`
 of goodfeli/adversarial (networks in `replication/nets/tfd2014.py`); evaluation its
@@ -16,17 +17,16 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
-from replication.config import ConfigError, ExperimentConfig, param
-from replication.datasets.faces import SIDE, STANDIN_FILES, FaceFolds
+from replication.chapters.parzen_tfd_config import ParzenTfdConfig
+from replication.config import resolve_device
+from replication.datasets.faces import FaceFolds, load_faces
 from replication.metrics import parzen
 from replication.nets.mlp2014 import Discriminator, init_output_bias_from_marginals_, init_uniform_
 from replication.nets.tfd2014 import (
@@ -35,227 +35,11 @@ from replication.nets.tfd2014 import (
     pretrain_generator,
     stacked_generator,
 )
-from replication.report.figures import sample_grid
-from replication.training.loop import GAN, Schedule, train
-from replication.training.losses import GENERATOR_COSTS
+from replication.runs.cli import select_runs, train_setup
+from replication.training import objectives
+from replication.training.loop import train
 from replication.training.optim import ClassicMomentumSGD
-
-PRE = "tfd_pretrain/pretrain.yaml"
-TRN = "tfd_pretrain/train.yaml"
-BOTH = "pretrain.yaml and train.yaml"
-P = "parzen_ll.py of goodfeli/adversarial"
-PAPER = "Goodfellow et al. 2014, Table 1"
-
-PUBLISHED_TFD = 2057.0
-# Table 1 of Goodfellow et al. 2014 (TFD column): mean log-likelihood in nats ± standard error
-# across folds. The first three rows are the paper's copies of earlier results.
-PUBLISHED = pd.DataFrame(
-    [
-        {
-            "model": "DBN",
-            "published": 1909.0,
-            "published_se": 66.0,
-            "source": f"{PAPER} (from Bengio et al. 2013)",
-        },
-        {
-            "model": "Stacked CAE",
-            "published": 2110.0,
-            "published_se": 50.0,
-            "source": f"{PAPER} (from Bengio et al. 2013)",
-        },
-        {
-            "model": "Deep GSN",
-            "published": 1890.0,
-            "published_se": 29.0,
-            "source": f"{PAPER} (from Bengio et al. 2014)",
-        },
-        {
-            "model": "Adversarial nets",
-            "published": PUBLISHED_TFD,
-            "published_se": 26.0,
-            "source": PAPER,
-        },
-    ]
-)
-
-
-@dataclass(frozen=True)
-class ParzenTfdConfig(ExperimentConfig):
-    CHAPTER = "parzen_tfd"
-    BUDGET_FIELDS = ("device", "data_dir", "time_budget_minutes", "checkpoint_every_minutes")
-    PROFILE_OVERRIDES = {
-        "quick": {
-            "g_hidden": 1000,
-            "stack_hidden": 1000,
-            "d_units": 240,
-            "max_train_images": 5000,
-        },
-    }
-
-    dataset: str = param(
-        "auto",
-        "'tfd' (the licensed TFD_48x48.mat), a public stand-in ('olivetti', 'frey'), or 'auto': "
-        "TFD when the file is found, else the Olivetti stand-in",
-        choices=("auto", "tfd", "olivetti", "frey"),
-    )
-    n_folds: int = param(
-        5, "folds evaluated (0..n-1)", source=f"{PAPER}: ± across folds", min=1, max=5
-    )
-    noise_dim: int = param(
-        100,
-        "dimension of z ~ N(0, I)",
-        source=f"{PRE}: nvis 100; adversarial.Generator noise='gaussian' (default)",
-        min=1,
-    )
-    g_hidden: int = param(
-        8000,
-        "units of G's ReLU layer and of its sigmoid layer",
-        source=f"{PRE}: h0 dim 8000, h1 dim 8000",
-        min=1,
-    )
-    g_irange: float = param(
-        0.05, "G weights ~ U(-irange, irange)", source=f"{BOTH}: irange .05", min=0
-    )
-    g_h1_bias: float = param(
-        -2.0, "initial bias of G's sigmoid hidden layers", source=f"{BOTH}: h1 init_bias -2.0"
-    )
-    g_out_sparse_init: int = param(
-        100,
-        "G's output layer: inputs with N(0,1) weights per pixel, others 0; bias = "
-        "logit(mean pixel)",
-        source=f"{PRE}: y sparse_init 100, init_sigmoid_bias_from_marginals",
-        min=1,
-    )
-    stack_hidden: int = param(
-        8000,
-        "ReLU units of the block stacked in front for stage 2",
-        source=f"{TRN}: h0 dim 8000 (then h1 sigmoid dim 100)",
-        min=1,
-    )
-    max_col_norm: float = param(
-        1.9365,
-        "L2 cap on the weights into each unit, every layer of both nets, after every update",
-        source=f"{BOTH}: max_col_norm 1.9365",
-        min=0,
-    )
-    d_units: int = param(1200, "maxout units per D layer", source=f"{BOTH}: num_units 1200", min=1)
-    d_pieces: int = param(5, "pieces per maxout unit", source=f"{BOTH}: num_pieces 5", min=1)
-    d_irange: float = param(
-        0.005, "D weights ~ U(-irange, irange)", source=f"{BOTH}: irange .005", min=0
-    )
-    d_input_keep: float = param(
-        0.8,
-        "dropout: probability of keeping a pixel (kept x1.25)",
-        source=f"{BOTH}: discriminator_input_include_probs h0 .8",
-        min=0.01,
-        max=1,
-    )
-    d_hidden_keep: float = param(
-        0.5,
-        "dropout: probability of keeping a hidden unit (kept x2)",
-        source=f"{BOTH}: discriminator_default_input_include_prob .5",
-        min=0.01,
-        max=1,
-    )
-    batch_size: int = param(100, "minibatch size", source=f"{BOTH}: batch_size 100", min=1)
-    lr: float = param(
-        0.05, "initial learning rate (each stage)", source=f"{BOTH}: learning_rate .05", min=0
-    )
-    lr_decay: float = param(
-        1.000004,
-        "lr divided by this after every update",
-        source=f"{BOTH}: ExponentialDecay decay_factor 1.000004",
-        min=1,
-    )
-    min_lr: float = param(
-        1e-6, "floor of the learning rate", source=f"{BOTH}: min_lr .000001", min=0
-    )
-    momentum_start: float = param(
-        0.5, "momentum in epoch 1", source=f"{BOTH}: init_momentum .5", min=0, max=1
-    )
-    momentum_final: float = param(
-        0.7,
-        "momentum from the saturate epoch on",
-        source=f"{BOTH}: MomentumAdjustor final_momentum .7",
-        min=0,
-        max=1,
-    )
-    momentum_saturate_epoch: int = param(
-        250,
-        "epoch at which momentum reaches its final value (never reached in 50 + 22 epochs)",
-        source=f"{BOTH}: MomentumAdjustor saturate 250",
-        min=1,
-    )
-    g_cost_scale: float = param(
-        2.0,
-        "G's cost is this times the tutorial's 1/2-scaled J(G)",
-        source="AdversaryCost2 (as on MNIST)",
-        min=0,
-    )
-    pretrain_epochs: int = param(
-        50,
-        "epochs of stage 1 (the 3-layer generator)",
-        source=f"{PRE}: EpochCounter max_epochs 50",
-        min=0,
-    )
-    train_epochs: int = param(
-        22,
-        "epochs of stage 2 (block stacked in front, fresh D)",
-        source=f"{TRN}: EpochCounter max_epochs 22",
-        min=0,
-    )
-    max_train_images: int | None = param(
-        None,
-        "use at most the first n images of the generator's training split (None: all)",
-        source="our budget knob; TFD's unlabeled split has about 98,000 images",
-        min=100,
-    )
-    n_samples: int = param(
-        10000, "generator samples = Parzen centres, per fold", source=f"{P}: -n 10000", min=2
-    )
-    sigma_min_log10: float = param(
-        -1.0, "sigma grid: logspace(min, max, n)", source=f"{P}: --sigma_start -1"
-    )
-    sigma_max_log10: float = param(
-        0.0, "sigma grid: logspace(min, max, n)", source=f"{P}: --sigma_end 0"
-    )
-    sigma_grid_size: int = param(10, "sigma grid size", source=f"{P}: --cross_val 10", min=1)
-    time_budget_minutes: float | None = param(
-        None, "stop training after the epoch that crosses this (all folds); re-run resumes", min=0
-    )
-
-    checkpoint_every_minutes: float = param(
-        5.0,
-        "write last.pt at most this often (and when training stops); 0 = every epoch. A save "
-        "of the paper-size nets is ~0.8 GB, longer than a stand-in epoch",
-        min=0,
-    )
-
-    def check(self) -> None:
-        if self.sigma_min_log10 > self.sigma_max_log10:
-            raise ConfigError("sigma_min_log10 must not exceed sigma_max_log10")
-
-    def sigmas(self) -> torch.Tensor:
-        return torch.logspace(
-            self.sigma_min_log10, self.sigma_max_log10, self.sigma_grid_size, dtype=torch.float64
-        )
-
-    def schedule(self) -> Schedule:
-        return Schedule.from_config(self)
-
-    def fingerprint(self) -> dict[str, Any]:
-        """What a training checkpoint must agree on (budgets, evaluation and location may
-        change)."""
-        skip = set(self.BUDGET_FIELDS) | {
-            "n_folds",
-            "n_samples",
-            "sigma_min_log10",
-            "sigma_max_log10",
-            "sigma_grid_size",
-            "pretrain_epochs",  # stage 1 may be extended; stage 2 records the epochs it built on
-            "train_epochs",
-        }
-        return {k: v for k, v in self.as_dict().items() if k not in skip}
+from replication.training.state import GAN
 
 
 def generator_groups(faces: FaceFolds, cfg: ParzenTfdConfig) -> list[dict[str, Any]]:
@@ -320,8 +104,7 @@ def train_generator(
     common = {
         "batch_size": cfg.batch_size,
         "schedule": cfg.schedule(),
-        "g_cost": GENERATOR_COSTS["nonsaturating"],
-        "g_cost_scale": cfg.g_cost_scale,
+        "objective": objectives.get("gan2014_nonsaturating").tuned(g_cost_scale=cfg.g_cost_scale),
         "after_step": MaxColNorm(cfg.max_col_norm),
         "progress": progress,
     }
@@ -397,14 +180,22 @@ def score_fold(
 
 
 def run_folds(
-    cfg: ParzenTfdConfig, faces: FaceFolds, ckpt_root: Path, device, progress: bool = True
+    cfg: ParzenTfdConfig,
+    faces: FaceFolds,
+    ckpt_root: Path,
+    device,
+    progress: bool = True,
+    only: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) a generator per distinct training split, score every fold."""
+    """Train (or resume) a generator per distinct training split, score every fold; `only`
+    names the generators to train (`python -m replication train parzen_tfd --runs fold0`)."""
     deadline = None
     if cfg.time_budget_minutes is not None:
         deadline = time.perf_counter() + 60.0 * cfg.time_budget_minutes
     rows, histories, generators = [], [], {}
-    for group in generator_groups(faces, cfg):
+    groups = generator_groups(faces, cfg)
+    names = select_runs(cfg.CHAPTER, [g["name"] for g in groups], only)
+    for group in (g for g in groups if g["name"] in names):
         data = faces.x(faces.generator_split, group["folds"][0])
         if cfg.max_train_images is not None:
             data = data[: cfg.max_train_images]
@@ -458,132 +249,18 @@ def across_folds(per_fold: pd.DataFrame) -> tuple[float, float]:
     return float(ll.mean()), se
 
 
-def table1(per_fold: pd.DataFrame, faces: FaceFolds, label: str) -> pd.DataFrame:
-    """Published TFD rows beside ours; ours is flagged as comparable only on the real TFD."""
-    mean, se = across_folds(per_fold)
-    rows = [
-        {
-            "model": r.model,
-            "data": "TFD",
-            "published": f"{r.published:.0f} ± {r.published_se:g}",
-            "ours": "",
-            "comparable to the published rows": "",
-            "source": r.source,
-        }
-        for r in PUBLISHED.itertuples()
-    ]
-    rows.append(
-        {
-            "model": f"Adversarial nets, this code ({label})",
-            "data": faces.name,
-            "published": "",
-            "ours": f"{mean:.0f} ± {se:.0f}" if math.isfinite(se) else f"{mean:.0f}",
-            "comparable to the published rows": (
-                "yes (same data and protocol)"
-                if faces.is_tfd
-                else "NO: other images, other people, far fewer of them"
-            ),
-            "source": f"this run, {len(per_fold)} fold(s)",
-        }
-    )
-    return pd.DataFrame(rows).set_index("model")
-
-
-def data_table(faces: FaceFolds, cfg: ParzenTfdConfig) -> pd.DataFrame:
-    sizes = pd.DataFrame(faces.split_sizes()).set_index("fold").iloc[: cfg.n_folds]
-    sizes["generator trains on"] = faces.generator_split
-    return sizes
-
-
-def sigma_figure(per_fold: pd.DataFrame, sigmas: torch.Tensor):
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    s = sigmas.numpy()
-    for r in per_fold.itertuples():
-        (line,) = ax.semilogx(s, r.valid_mean_ll_per_sigma, marker=".", label=f"fold {r.fold}")
-        ax.plot([r.sigma], [r.valid_ll_at_sigma], "o", ms=9, mfc="none", color=line.get_color())
-    ax.set(
-        xlabel="σ",
-        ylabel="mean validation log-likelihood (nats)",
-        title="σ selection per fold (circle: chosen σ)",
-    )
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def samples_figure(
-    run: dict[str, Any], cfg: ParzenTfdConfig, faces: FaceFolds, device, per_row: int = 10
-):
-    """Per generator one row of samples, under it one row of its real training images."""
-    rows = []
-    for name, g in run["generators"].items():
-        fold = int(name.removeprefix("fold"))
-        s = g.sample(per_row, device, seed=sample_seed(cfg, fold) + 1).cpu()
-        real = faces.x(faces.generator_split, fold)
-        pick = torch.linspace(0, real.shape[0] - 1, per_row).long()
-        rows += [s, real[pick]]
-    grid = sample_grid(torch.cat(rows), side=SIDE, nrow=per_row)
-    fig, ax = plt.subplots(figsize=(per_row * 0.9, len(rows) * 0.95))
-    ax.imshow(grid, cmap="gray", vmin=0, vmax=1)
-    ax.set_title("Per generator: samples (upper row), its training images (lower row)")
-    ax.axis("off")
-    fig.tight_layout()
-    return fig
-
-
-def history_figure(history: pd.DataFrame):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for (gen, stage), h in history.groupby(["generator", "stage"], sort=False):
-        x = h.epoch + (
-            0 if stage == "pretrain" else history.query("stage == 'pretrain'").epoch.max()
-        )
-        style = "-" if stage == "pretrain" else "--"
-        axes[0].plot(x, h.d_real, style, label=f"{gen} {stage}")
-        axes[1].plot(x, h.d_fake, style, label=f"{gen} {stage}")
-    axes[0].set(xlabel="epoch (stage 2 after stage 1)", ylabel="mean D(x)", title="D on data")
-    axes[1].set(xlabel="epoch (stage 2 after stage 1)", ylabel="mean D(G(z))", title="D on samples")
-    axes[1].legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    return fig
-
-
-def standin_note(faces: FaceFolds) -> str:
-    if faces.is_tfd:
-        return ""
-    names = ", ".join(f"`{f}`" for f, _, _ in STANDIN_FILES.values())
-    return (
-        f"**This run did not use TFD.** It used {faces.name} ({faces.images.shape[0]} images, "
-        f"file `{Path(faces.source).name}`, MD5 `{faces.file_md5}`), resized to 48×48 and split "
-        "into 5 folds the way TFD is. Its log-likelihoods measure other images, of other people, "
-        "with far fewer training images (TFD has about 98,000 unlabeled ones) and **cannot be "
-        f"compared with the published {PUBLISHED_TFD:.0f} ± 26**. Stand-in files: {names}."
-    )
-
-
-def training_note(history: pd.DataFrame, faces: FaceFolds) -> str:
-    """How much training the generators got, in updates, and whether D separated anything."""
-    if history.empty:
-        return "No training ran (zero epochs)."
-    last = history.groupby(["generator", "stage"], sort=False).last()
-    updates = last.groupby("generator").step.sum()
-    gap = (last.d_real - last.d_fake).xs("pretrain", level="stage")
-    lo, hi = int(updates.min()), int(updates.max())
-    text = (
-        f"Each generator made {lo:,}" + (f"–{hi:,}" if hi != lo else "") + " updates over both "
-        f"stages; in its last stage-1 epoch, mean D(x) − D(G(z)) was between {gap.min():.2g} and "
-        f"{gap.max():.2g}."
-    )
-    if not faces.is_tfd:
-        n = faces.generator_rows(0).size
-        text += (
-            f" With {n} training images a batch of 100 gives {n // 100} updates per epoch, so "
-            "the code's 50 + 22 epochs are a few hundred updates at most, where TFD's roughly "
-            "98,000 unlabeled images give about 70,000."
-        )
-    if float(gap.abs().max()) < 0.01:
-        text += (
-            " **D has hardly begun to tell data from samples**: the generators are still close "
-            "to their initialisation (the data's mean face through random sparse output "
-            "weights), and the log-likelihood below scores that, not a trained GAN."
-        )
-    return text
+def train_cli(
+    profile: str,
+    params: dict[str, Any],
+    results_dir: str | None,
+    run_name: str | None,
+    budget_minutes: float | None,
+    runs: list[str] | None = None,
+) -> None:
+    """`python -m replication train parzen_tfd [--runs fold0,fold1]`: the fold generators
+    without the notebook, into the checkpoints the notebook of the same run resumes."""
+    cfg, ckpt = train_setup(ParzenTfdConfig, profile, params, results_dir, run_name, budget_minutes)
+    faces = load_faces(cfg.dataset, cfg.data_dir)
+    device = resolve_device(cfg.device)
+    out = run_folds(cfg, faces, ckpt, device, only=runs)
+    print(out["per_fold"][["fold", "generator", "complete", "sigma", "test_ll"]].to_string())

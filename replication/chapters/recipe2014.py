@@ -17,9 +17,11 @@ from replication.nets.mlp2014 import (
     init_output_bias_from_marginals_,
     init_uniform_,
 )
-from replication.training.loop import GAN, Schedule, train
-from replication.training.losses import GENERATOR_COSTS
+from replication.training import objectives
+from replication.training.loop import train
 from replication.training.optim import ClassicMomentumSGD
+from replication.training.schedules import Schedule
+from replication.training.state import GAN
 
 Y = "mnist.yaml"
 
@@ -108,7 +110,14 @@ class Mnist2014Recipe(ExperimentConfig):
     )
 
     def schedule(self) -> Schedule:
-        return Schedule.from_config(self)
+        return Schedule(
+            lr=self.lr,
+            lr_decay=self.lr_decay,
+            min_lr=self.min_lr,
+            momentum_start=self.momentum_start,
+            momentum_final=self.momentum_final,
+            momentum_saturate_epoch=self.momentum_saturate_epoch,
+        )
 
     def fingerprint(self) -> dict:
         """What a checkpoint must agree on to be resumed (budgets and location may change)."""
@@ -141,11 +150,10 @@ def train_with_recipe(
     return train(
         gan,
         data,
+        objectives.get(f"gan2014_{g_cost}").tuned(g_cost_scale=cfg.g_cost_scale),
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         schedule=cfg.schedule(),
-        g_cost=GENERATOR_COSTS[g_cost],
-        g_cost_scale=cfg.g_cost_scale,
         fingerprint=cfg.fingerprint(),
         **kwargs,
     )

@@ -1,272 +1,224 @@
-"""The one training loop: every GAN of the book trains here; a loss is a function passed in.
+"""The one training loop: every GAN of the book trains here, as Algorithm 1 of the 2014 paper.
 
-Two update rules share it: the 2014 simultaneous step (D and G from the same minibatch, k = 1)
-and the alternating step of DCGAN/WGAN (n_critic updates of D, then one of G with new noise),
-chosen by passing `n_critic`. A critic's gradient penalty is a function passed in too; weight
-clipping and max-norm constraints are an `after_step` hook.
+Per minibatch: the schedule sets the optimisers' hyperparameters, the objective's update rule
+steps (k discriminator updates, then one generator update; or the 2014 simultaneous step), and
+the constraints are imposed. Per epoch: a history row, the best epoch, a checkpoint. What a
+variant trains is an `objectives.Objective`; the loop knows none by name.
 
 Speed: the training set lives on the device as one tensor, batches are index slices of it, and
 losses are summed on the device and read back once per epoch, so a step does no host work.
-Resume: `last.pt` holds models, optimisers, step counters, RNG states and the history, written
-atomically after every epoch; a killed run restarts from it and reproduces the same weights.
+Resume: `last.pt` (see `state`) is written atomically after every epoch; a killed run restarts
+from it and reproduces the same weights.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import torch
-from torch import nn
 from tqdm import tqdm
 
-from replication.runs.store import atomic_path
-from replication.training.losses import GeneratorCost, discriminator_bce
-from replication.training.optim import decayed_lr, linear_momentum, set_hyper
-
-DiscriminatorCost = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+from replication.training.objectives import Objective
+from replication.training.schedules import HyperSchedule, KeepHyper
+from replication.training.state import GAN, Checkpoints, keep_best
+from replication.training.steps import UpdateRule, update_rule
 
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or inf; the last good checkpoint is kept."""
 
 
-class CheckpointMismatch(RuntimeError):
-    """A checkpoint exists for this run but was made with other settings."""
+# -- what an epoch is --------------------------------------------------------------------------
+class Period(Protocol):
+    per_epoch: int  # progress units per epoch
+    unit: str
+
+    def batches(self, gan: GAN, device: torch.device) -> Iterator[torch.Tensor]: ...
+
+    def counts(self, moved: bool) -> bool: ...
+
+    def over(self, gan: GAN, moved: bool) -> bool: ...
 
 
 @dataclass(frozen=True)
-class Schedule:
-    """SGD hyperparameters over time (the 2014 recipe; see the chapter configs for sources)."""
+class Epochs:
+    """An epoch is one pass over the data in a fresh random order; progress counts steps."""
 
-    lr: float
-    lr_decay: float = 1.0
-    min_lr: float = 0.0
-    momentum_start: float = 0.5
-    momentum_final: float = 0.5
-    momentum_start_epoch: int = 1
-    momentum_saturate_epoch: int = 1
+    n: int
+    batch_size: int
+    unit: ClassVar[str] = "step"
 
-    @classmethod
-    def from_config(cls, cfg: Any) -> Schedule:
-        """From a config with the pylearn2 SGD fields (lr, lr_decay, min_lr, momentum_start,
-        momentum_final, momentum_saturate_epoch): the MNIST and TFD recipes share these."""
-        return cls(
-            lr=cfg.lr,
-            lr_decay=cfg.lr_decay,
-            min_lr=cfg.min_lr,
-            momentum_start=cfg.momentum_start,
-            momentum_final=cfg.momentum_final,
-            momentum_start_epoch=1,
-            momentum_saturate_epoch=cfg.momentum_saturate_epoch,
-        )
+    @property
+    def per_epoch(self) -> int:
+        return self.n // self.batch_size
 
-    def lr_at(self, step: int) -> float:
-        return decayed_lr(self.lr, step, self.lr_decay, self.min_lr)
+    def batches(self, gan: GAN, device: torch.device) -> Iterator[torch.Tensor]:
+        perm = torch.randperm(self.n, device=device)  # drawn now, before the epoch's first step
+        b = self.batch_size
+        return (perm[i * b : (i + 1) * b] for i in range(self.per_epoch))
 
-    def momentum_at(self, epoch: int) -> float:
-        """`epoch` counts from 1, as pylearn2's MomentumAdjustor did."""
-        return linear_momentum(
-            epoch,
-            self.momentum_start,
-            self.momentum_final,
-            self.momentum_start_epoch,
-            self.momentum_saturate_epoch,
-        )
+    def counts(self, moved: bool) -> bool:
+        return True
+
+    def over(self, gan: GAN, moved: bool) -> bool:
+        return False  # the batches run out
 
 
+@dataclass(frozen=True)
+class Rounds:
+    """An epoch is a round of `g_iters` generator updates (WGAN counts time in generator
+    iterations); minibatches continue across rounds in an order kept in the checkpoint."""
+
+    n: int
+    batch_size: int
+    g_iters: int
+    unit: ClassVar[str] = "G step"
+
+    @property
+    def per_epoch(self) -> int:
+        return self.g_iters
+
+    def batches(self, gan: GAN, device: torch.device) -> Iterator[torch.Tensor]:
+        while True:
+            cur = gan.cursor
+            if cur is None or cur["pos"] + self.batch_size > self.n:
+                cur = gan.cursor = {"perm": torch.randperm(self.n, device=device).cpu(), "pos": 0}
+            perm = cur["perm"].to(device)
+            while cur["pos"] + self.batch_size <= self.n:
+                pos = cur["pos"]
+                cur["pos"] = pos + self.batch_size
+                yield perm[pos : pos + self.batch_size]
+
+    def counts(self, moved: bool) -> bool:
+        return moved
+
+    def over(self, gan: GAN, moved: bool) -> bool:
+        return moved and gan.g_step % self.g_iters == 0
+
+
+def _period(n: int, batch_size: int, round_g_iters: int | None, train_generator: bool) -> Period:
+    if n // batch_size == 0:
+        raise ValueError(f"batch_size {batch_size} is larger than the {n} training rows")
+    if round_g_iters is None:
+        return Epochs(n, batch_size)
+    if not (train_generator and round_g_iters > 0):
+        raise ValueError("round_g_iters needs a positive count and a generator that trains")
+    return Rounds(n, batch_size, round_g_iters)
+
+
+# -- one epoch -----------------------------------------------------------------------------------
 @dataclass
-class GAN:
-    generator: nn.Module
-    discriminator: nn.Module
-    opt_g: torch.optim.Optimizer
-    opt_d: torch.optim.Optimizer
-    epoch: int = 0  # epochs completed
-    step: int = 0  # parameter updates completed
-    history: list[dict[str, Any]] = field(default_factory=list)
-    best: dict[str, Any] | None = None  # {"epoch": ..., metric: ...} of the selected checkpoint
-    resumed_from_epoch: int = 0  # epochs already in the checkpoint this run started from
-    g_step: int = 0  # generator updates completed (= step under the simultaneous rule)
-    critic_streak: int = 0  # D updates since G's last update (alternating rule)
-    trace: list[dict[str, float]] = field(default_factory=list)  # per generator update
-    cursor: dict[str, Any] | None = None  # data order across rounds shorter than an epoch
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "generator": self.generator.state_dict(),
-            "discriminator": self.discriminator.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "epoch": self.epoch,
-            "step": self.step,
-            "history": self.history,
-            "best": self.best,
-            "g_step": self.g_step,
-            "critic_streak": self.critic_streak,
-            "trace": self.trace,
-            "cursor": self.cursor,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Modules copy the weights they load; optimisers keep the tensors they are given and
-        the lists here are appended to, so those are copied: two runs started from one in-memory
-        state must not share them (the weights, the bulk of a state, are not copied twice)."""
-        own = copy.deepcopy
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
-        self.opt_g.load_state_dict(own(state["opt_g"]))
-        self.opt_d.load_state_dict(own(state["opt_d"]))
-        self.epoch, self.step = state["epoch"], state["step"]
-        self.history, self.best = own(state["history"]), own(state["best"])
-        # checkpoints written before the alternating rule existed lack these: simultaneous runs
-        self.g_step = state.get("g_step", self.step)
-        self.critic_streak = state.get("critic_streak", 0)
-        self.trace = own(state.get("trace", []))
-        self.cursor = own(state.get("cursor"))
+class EpochStats:
+    sums: torch.Tensor  # per-step stats summed on the device
+    steps: int = 0
+    g_moves: list[torch.Tensor] = field(default_factory=list)  # stats of the steps that moved G
+    hyper: dict[str, float] = field(default_factory=dict)  # as set for the last step
 
 
-def simultaneous_step(
+def _epoch(
     gan: GAN,
-    x: torch.Tensor,
-    g_cost: GeneratorCost,
-    d_cost: DiscriminatorCost = discriminator_bce,
-    g_cost_scale: float = 1.0,
-    update_g: bool = True,
-) -> torch.Tensor:
-    """One update of the 2014 code (AdversaryCost2, k = 1): D's and G's gradients come from the
-    same minibatch, the same samples and the same dropout masks, and are applied together.
+    data: torch.Tensor,
+    period: Period,
+    rule: UpdateRule,
+    schedule: HyperSchedule,
+    constraints: tuple[Callable[[GAN], None], ...],
+    bar: tqdm,
+) -> EpochStats:
+    """Algorithm 1 over one epoch: per minibatch the schedule, the update rule's step (D's k
+    updates and G's one, or the simultaneous step), then the constraints."""
+    out = EpochStats(torch.zeros(4, device=data.device))
+    for idx in period.batches(gan, data.device):
+        out.hyper = schedule.apply(gan)
+        g_was = gan.g_step
+        stats = rule.step(gan, data[idx])
+        out.sums += stats
+        for constrain in constraints:
+            constrain(gan)
+        gan.step += 1
+        out.steps += 1
+        moved = gan.g_step > g_was
+        if moved:
+            out.g_moves.append(stats)
+        if period.counts(moved):
+            bar.update(1)
+        if period.over(gan, moved):
+            break
+    return out
 
-    Returns [d_loss, g_loss, mean D(x), mean D(G(z))] as one device tensor (no host sync).
-    """
-    G, D = gan.generator, gan.discriminator
-    z = G.sample_noise(x.shape[0], x.device)
-    fake = G(z)
-    logits = D(torch.cat([x, fake]))  # one pass; dropout masks are drawn per row anyway
-    real_l, fake_l = logits[: x.shape[0]], logits[x.shape[0] :]
-    d_loss = d_cost(real_l, fake_l)
-    g_loss = g_cost_scale * g_cost(fake_l)
-    d_params = [p for p in D.parameters()]
-    d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=update_g)
-    for p, g in zip(d_params, d_grads, strict=True):
-        p.grad = g
-    if update_g:
-        g_params = [p for p in G.parameters()]
-        for p, g in zip(g_params, torch.autograd.grad(g_loss, g_params), strict=True):
-            p.grad = g
-        gan.opt_g.step()
-        gan.g_step += 1
-    gan.opt_d.step()
-    with torch.no_grad():
-        return torch.stack(
-            [d_loss, g_loss, torch.sigmoid(real_l).mean(), torch.sigmoid(fake_l).mean()]
+
+def _means(gan: GAN, stats: EpochStats, names: tuple[str, ...], last: Path | None) -> list[float]:
+    """The epoch's mean stats (the one host sync of the epoch); G's loss is averaged over the
+    updates that moved G (all of them under k = 1). Non-finite values stop the run."""
+    means = (stats.sums / stats.steps).tolist()
+    n_g = len(stats.g_moves)
+    means[1] = (stats.sums[1] / n_g).item() if n_g else math.nan
+    checked = means if n_g else means[:1] + means[2:]
+    if not all(math.isfinite(v) for v in checked):
+        raise TrainingDiverged(
+            f"non-finite loss in epoch {gan.epoch + 1} ({', '.join(names)} = "
+            f"{means}); the last good checkpoint (epoch {gan.epoch}) is kept"
+            + (f" in {last}" if last else "")
         )
+    return means
 
 
-Penalty = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+def _append_trace(gan: GAN, g_moves: list[torch.Tensor], names: tuple[str, ...]) -> None:
+    """One row per generator update of the epoch (WGAN's loss curves are per G iteration)."""
+    if not g_moves:
+        return
+    first = gan.g_step - len(g_moves) + 1
+    for k, v in enumerate(torch.stack(g_moves).tolist()):
+        gan.trace.append({"g_step": first + k, **dict(zip(names, v, strict=True))})
 
 
-def alternating_step(
-    gan: GAN,
-    x: torch.Tensor,
-    g_cost: GeneratorCost,
-    d_cost: DiscriminatorCost,
-    n_critic: Callable[[int], int],
-    penalty: Penalty | None = None,
-    update_g: bool = True,
-) -> torch.Tensor:
-    """One D (critic) update on `x` against fresh samples; then, once D has had
-    `n_critic(generator updates so far)` updates since G's last, one G update with new noise
-    (WGAN Algorithm 1; with n_critic = 1 the DCGAN schedule).
+@dataclass(frozen=True)
+class Budget:
+    """Wall-clock seconds for this call (None: unlimited); checked between epochs."""
 
-    Returns [d_loss (without penalty), g_loss (0 when G did not move), mean D(x), mean D(G(z))]
-    with D's raw outputs (logits, or critic values), as one device tensor.
-    """
-    G, D = gan.generator, gan.discriminator
-    with torch.no_grad():
-        fake = G(G.sample_noise(x.shape[0], x.device))
-    out = D(torch.cat([x, fake]))
-    real_o, fake_o = out[: x.shape[0]], out[x.shape[0] :]
-    d_loss = d_cost(real_o, fake_o)
-    total = d_loss if penalty is None else d_loss + penalty(D, x, fake)
-    gan.opt_d.zero_grad(set_to_none=True)
-    total.backward()
-    gan.opt_d.step()
-    gan.critic_streak += 1
-    g_loss = torch.zeros((), device=x.device)
-    if update_g and gan.critic_streak >= n_critic(gan.g_step):
-        gan.critic_streak = 0
-        d_params = list(D.parameters())
-        for p in d_params:
-            p.requires_grad_(False)  # G's backward need not fill D's gradients
-        g_loss = g_cost(D(G(G.sample_noise(x.shape[0], x.device))))
-        gan.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        gan.opt_g.step()
-        for p in d_params:
-            p.requires_grad_(True)
-        gan.g_step += 1
-    with torch.no_grad():
-        return torch.stack([d_loss.detach(), g_loss.detach(), real_o.mean(), fake_o.mean()])
+    seconds: float | None
+    t0: float
+
+    def spent(self, now: float) -> bool:
+        return self.seconds is not None and now - self.t0 > self.seconds
 
 
-def _rng_state() -> dict[str, Any]:
-    state = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
+def _progress_bar(period: Period, epochs: int, done: int, desc: str, show: bool) -> tqdm:
+    return tqdm(
+        total=epochs * period.per_epoch,
+        initial=min(done, epochs) * period.per_epoch,
+        desc=desc,
+        disable=not show,
+        mininterval=2.0,
+        unit=period.unit,
+        dynamic_ncols=True,
+    )
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["cpu"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+def _show(bar: tqdm, means: list[float]) -> None:
+    d, g, real, fake = means
+    bar.set_postfix(
+        d=f"{d:.3f}", g=f"{g:.3f}", real=f"{real:.2f}", fake=f"{fake:.2f}", refresh=False
+    )
 
 
-def save_checkpoint(path: Path, gan: GAN, fingerprint: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({**gan.state_dict(), "rng": _rng_state(), "fingerprint": fingerprint}, tmp)
+def _no_metrics(gan: GAN) -> dict[str, Any]:
+    return {}
 
 
-def load_checkpoint(path: Path, gan: GAN, fingerprint: dict[str, Any]) -> None:
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if state["fingerprint"] != fingerprint:
-        diff = {
-            k: (state["fingerprint"].get(k), fingerprint.get(k))
-            for k in set(state["fingerprint"]) | set(fingerprint)
-            if state["fingerprint"].get(k) != fingerprint.get(k)
-        }
-        raise CheckpointMismatch(
-            f"checkpoint {path} was made with other settings (checkpoint, now): {diff}. "
-            "Delete that folder to start afresh, or give this run another run_name."
-        )
-    try:
-        gan.load_state_dict(state)
-    except RuntimeError as err:  # same settings, other layers: the code's network changed
-        raise CheckpointMismatch(
-            f"checkpoint {path} holds a network of another architecture than the code builds "
-            f"now (made by an older version of it?): {str(err).splitlines()[0]} Move that "
-            "folder away to start afresh, or give this run another run_name."
-        ) from err
-    _set_rng_state(state["rng"])
-
-
+# -- the loop ------------------------------------------------------------------------------------
 def train(
     gan: GAN,
     data: torch.Tensor,
+    objective: Objective,
     *,
     epochs: int,
     batch_size: int,
-    g_cost: GeneratorCost,
-    d_cost: DiscriminatorCost = discriminator_bce,
-    g_cost_scale: float = 1.0,
-    schedule: Schedule | None = None,
-    n_critic: Callable[[int], int] | None = None,
-    penalty: Penalty | None = None,
+    schedule: HyperSchedule | None = None,
     train_generator: bool = True,
     round_g_iters: int | None = None,
     trace: bool = False,
@@ -280,165 +232,47 @@ def train(
     progress: bool = True,
     desc: str = "train",
 ) -> GAN:
-    """Train `gan` on the rows of `data` (already on the device) up to `epochs` epochs.
+    """Train `gan` with `objective` on the rows of `data` (on the device) up to `epochs` epochs.
 
-    Update rule: the 2014 simultaneous step, or with `n_critic` (generator updates so far ->
-    D updates per G update) the alternating step, optionally with a critic `penalty`.
-    `schedule` sets SGD's lr and momentum every step; None leaves the optimisers' own values.
+    `schedule` sets the optimisers' hyperparameters before every step (None: their own values).
     An epoch is one pass over `data`, or with `round_g_iters` a round of that many generator
-    updates (WGAN counts time in generator iterations); `trace` records every G update's losses.
+    updates; `trace` records every G update's losses. `train_generator=False` trains D alone.
     `on_epoch_end` returns extra metrics for the history (e.g. a validation log-likelihood);
     `select=(metric, "max"|"min")` keeps `best.pt` with the weights of the best epoch.
     `time_budget_s` stops after the epoch that crosses it; the run resumes later from `last.pt`.
-    `after_step(gan)` runs after every update: weight constraints (max column norm, clipping).
-    `checkpoint_every_s` > 0 writes `last.pt` at most that often (and always when the run stops
-    at its end or budget): for big models on small data, where a save outlasts an epoch. A kill
-    then loses at most that much training.
+    `after_step(gan)` runs after every update, after the objective's own constraint: network
+    constraints such as max column norm. `checkpoint_every_s` > 0 writes `last.pt` at most that
+    often (and always when the run stops at its end or budget).
     """
-    fingerprint = fingerprint or {}
-    last = checkpoint_dir / "last.pt" if checkpoint_dir else None
-    if last is not None and last.exists():
-        load_checkpoint(last, gan, fingerprint)
+    ckpt = Checkpoints(checkpoint_dir, fingerprint or {}, checkpoint_every_s)
+    ckpt.resume(gan)
     gan.resumed_from_epoch = gan.epoch  # on record in provenance: epochs trained in earlier runs
-    n = data.shape[0]
-    steps_per_epoch = n // batch_size
-    if steps_per_epoch == 0:
-        raise ValueError(f"batch_size {batch_size} is larger than the {n} training rows")
-    if round_g_iters is not None and not (train_generator and round_g_iters > 0):
-        raise ValueError("round_g_iters needs a positive count and a generator that trains")
-    if n_critic is None:
-        if penalty is not None:
-            raise ValueError("a critic penalty needs the alternating rule (pass n_critic)")
-
-        def update(x: torch.Tensor) -> torch.Tensor:
-            return simultaneous_step(gan, x, g_cost, d_cost, g_cost_scale, train_generator)
-
-        names = ("d_loss", "g_loss", "d_real", "d_fake")
-    else:
-        cost = g_cost if g_cost_scale == 1.0 else (lambda f: g_cost_scale * g_cost(f))
-
-        def update(x: torch.Tensor) -> torch.Tensor:
-            return alternating_step(gan, x, cost, d_cost, n_critic, penalty, train_generator)
-
-        names = ("d_loss", "g_loss", "critic_real", "critic_fake")
-    per_epoch = round_g_iters or steps_per_epoch
-    t0 = time.perf_counter()
-    bar = tqdm(
-        total=epochs * per_epoch,
-        initial=min(gan.epoch, epochs) * per_epoch,
-        desc=desc,
-        disable=not progress,
-        mininterval=2.0,
-        unit="G step" if round_g_iters else "step",
-        dynamic_ncols=True,
-    )
-    lr = momentum = None
-    last_save = time.perf_counter()
+    period = _period(data.shape[0], batch_size, round_g_iters, train_generator)
+    rule = update_rule(objective, train_generator)
+    constraints = tuple(c for c in (objective.constraint, after_step) if c is not None)
+    hyper = schedule or KeepHyper()
+    metrics = on_epoch_end or _no_metrics
+    budget = Budget(time_budget_s, time.perf_counter())
+    bar = _progress_bar(period, epochs, gan.epoch, desc, progress)
+    ckpt.last_save = time.perf_counter()
     try:
-        while gan.epoch < epochs:
-            if time_budget_s is not None and time.perf_counter() - t0 > time_budget_s:
-                break
+        while gan.epoch < epochs and not budget.spent(time.perf_counter()):
             epoch_t0 = time.perf_counter()
-            if schedule is not None:
-                momentum = schedule.momentum_at(gan.epoch + 1)
-            if round_g_iters is None:
-                perm = torch.randperm(n, device=data.device)
-                batches = (perm[i * batch_size : (i + 1) * batch_size] for i in range(per_epoch))
-            else:
-                batches = _endless_batches(gan, n, batch_size, data.device)
-            sums = torch.zeros(4, device=data.device)
-            steps = []  # per-update stats, read back once per epoch when tracing
-            g_before, n_steps = gan.g_step, 0
-            for idx in batches:
-                if schedule is not None:
-                    lr = schedule.lr_at(gan.step)
-                    set_hyper(gan.opt_g, lr=lr, momentum=momentum)
-                    set_hyper(gan.opt_d, lr=lr, momentum=momentum)
-                g_was = gan.g_step
-                stats = update(data[idx])
-                sums += stats
-                if after_step is not None:
-                    after_step(gan)
-                gan.step += 1
-                n_steps += 1
-                if trace and gan.g_step > g_was:
-                    steps.append(stats)
-                if round_g_iters is None:
-                    bar.update(1)
-                elif gan.g_step > g_was:
-                    bar.update(1)
-                    if gan.g_step % round_g_iters == 0:
-                        break
-            means = (sums / n_steps).tolist()  # the one host sync of the epoch
-            n_g = gan.g_step - g_before
-            # G's loss is averaged over the updates that moved G (all of them, k = 1)
-            means[1] = (sums[1] / n_g).item() if n_g else math.nan
-            checked = means if n_g else means[:1] + means[2:]
-            if not all(math.isfinite(v) for v in checked):
-                raise TrainingDiverged(
-                    f"non-finite loss in epoch {gan.epoch + 1} ({', '.join(names)} = "
-                    f"{means}); the last good checkpoint (epoch {gan.epoch}) is kept"
-                    + (f" in {last}" if last else "")
-                )
-            if steps:
-                first = gan.g_step - len(steps) + 1
-                for k, v in enumerate(torch.stack(steps).tolist()):
-                    gan.trace.append({"g_step": first + k, **dict(zip(names, v, strict=True))})
+            stats = _epoch(gan, data, period, rule, hyper, constraints, bar)
+            means = _means(gan, stats, rule.names, ckpt.last)
+            if trace:
+                _append_trace(gan, stats.g_moves, rule.names)
             gan.epoch += 1
-            row = {"epoch": gan.epoch, "step": gan.step, "g_step": gan.g_step}
-            if schedule is not None:
-                row.update(lr=lr, momentum=momentum)
-            row.update(dict(zip(names, means, strict=True)))
+            row = {"epoch": gan.epoch, "step": gan.step, "g_step": gan.g_step, **stats.hyper}
+            row.update(dict(zip(rule.names, means, strict=True)))
             row["epoch_time_s"] = time.perf_counter() - epoch_t0
-            if on_epoch_end is not None:
-                row.update(on_epoch_end(gan))
+            row.update(metrics(gan))
             gan.history.append(row)
-            bar.set_postfix(
-                d=f"{means[0]:.3f}",
-                g=f"{means[1]:.3f}",
-                real=f"{means[2]:.2f}",
-                fake=f"{means[3]:.2f}",
-                refresh=False,
-            )
-            if select is not None and row.get(select[0]) is not None:
-                _maybe_keep_best(gan, row, select, checkpoint_dir)
+            _show(bar, means)
+            if select is not None:
+                keep_best(gan, row, select, checkpoint_dir)
             now = time.perf_counter()
-            stopping = gan.epoch >= epochs or (
-                time_budget_s is not None and now - t0 > time_budget_s
-            )
-            if last is not None and (stopping or now - last_save >= checkpoint_every_s):
-                save_checkpoint(last, gan, fingerprint)
-                last_save = now
+            ckpt.save_if_due(gan, now, stopping=gan.epoch >= epochs or budget.spent(now))
     finally:
         bar.close()
     return gan
-
-
-def _endless_batches(gan: GAN, n: int, batch_size: int, device: torch.device):
-    """Shuffled minibatches that continue across rounds; the order is kept in the checkpoint."""
-    while True:
-        cur = gan.cursor
-        if cur is None or cur["pos"] + batch_size > n:
-            cur = gan.cursor = {"perm": torch.randperm(n, device=device).cpu(), "pos": 0}
-        perm = cur["perm"].to(device)
-        while cur["pos"] + batch_size <= n:
-            pos = cur["pos"]
-            cur["pos"] = pos + batch_size
-            yield perm[pos : pos + batch_size]
-
-
-def _maybe_keep_best(
-    gan: GAN, row: dict[str, Any], select: tuple[str, str], ckpt_dir: Path | None
-) -> None:
-    metric, mode = select
-    value = row[metric]
-    best = gan.best
-    better = best is None or (value > best[metric] if mode == "max" else value < best[metric])
-    if not better:
-        return
-    gan.best = {"epoch": gan.epoch, metric: value}
-    if ckpt_dir is not None:
-        with atomic_path(ckpt_dir / "best.pt") as tmp:
-            torch.save(
-                {"generator": gan.generator.state_dict(), "epoch": gan.epoch, metric: value}, tmp
-            )

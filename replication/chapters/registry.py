@@ -1,0 +1,63 @@
+"""The one list of chapters: the CLI, `nox -s reproduce`, the book's table of contents and the
+results table all read it. Standard library only, so `noxfile.py` can load it before the
+project's dependencies are installed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Chapter:
+    name: str  # notebook name = results folder = module in replication/chapters/
+    config: str  # the config class in that module
+    title: str  # as the book's intro table shows it
+    paper: str
+    reproduces: str
+
+
+CHAPTERS: tuple[Chapter, ...] = (
+    Chapter(
+        "loss_saturation",
+        "LossSaturationConfig",
+        "Generator-loss saturation",
+        "Goodfellow, *NIPS 2016 Tutorial: Generative Adversarial Networks*, Figure 16",
+        "the three generator costs, their gradients, measured on the 2014 MNIST networks, "
+        "and training with each",
+    ),
+    Chapter(
+        "parzen_mnist",
+        "ParzenMnistConfig",
+        "Table 1, MNIST",
+        "Goodfellow et al. 2014, *Generative Adversarial Nets*, Table 1",
+        "the Parzen-window log-likelihood of the adversarial net",
+    ),
+    Chapter(
+        "parzen_tfd",
+        "ParzenTfdConfig",
+        "Table 1, TFD",
+        "Goodfellow et al. 2014, *Generative Adversarial Nets*, Table 1",
+        "the TFD column: the paper's protocol on the licensed file "
+        "when supplied, else on a public face stand-in whose numbers are labelled not comparable",
+    ),
+    Chapter(
+        "wgan_vs_js",
+        "WganVsJsConfig",
+        "WGAN vs JS",
+        "Arjovsky, Chintala & Bottou 2017, *Wasserstein GAN*, Example 1, Figures 1–4 and 7",
+        "W1 and JSD in closed form beside trained discriminators and critics; GAN, WGAN and "
+        "WGAN-GP on MNIST against two sample-quality scores, and the MLP-generator robustness test",
+    ),
+)
+
+
+def names() -> list[str]:
+    return [c.name for c in CHAPTERS]
+
+
+def toc_yaml() -> str:
+    """`book/_toc.yml`: the intro, one page per chapter in registry order, the status page."""
+    lines = ["format: jb-book", "root: intro", "chapters:"]
+    lines += [f"  - file: chapters/{c.name}" for c in CHAPTERS]
+    lines.append("  - file: status")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,148 @@
+"""The two update rules of the book's GANs, and how an objective picks one.
+
+simultaneous: the 2014 code's step (AdversaryCost2, k = 1): D and G from one minibatch.
+alternating:  DCGAN/WGAN: n_critic updates of D, then one of G with new noise.
+
+A step returns [d_loss, g_loss, D(x) stat, D(G(z)) stat] as one device tensor: no host sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from replication.training.losses import GeneratorCost, discriminator_bce
+from replication.training.state import GAN
+
+if TYPE_CHECKING:
+    from replication.training.objectives import Objective
+
+DiscriminatorCost = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Penalty = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def simultaneous_step(
+    gan: GAN,
+    x: torch.Tensor,
+    g_cost: GeneratorCost,
+    d_cost: DiscriminatorCost = discriminator_bce,
+    g_cost_scale: float = 1.0,
+    update_g: bool = True,
+) -> torch.Tensor:
+    """One update of the 2014 code (AdversaryCost2, k = 1): D's and G's gradients come from the
+    same minibatch, the same samples and the same dropout masks, and are applied together.
+
+    Returns [d_loss, g_loss, mean D(x), mean D(G(z))] as one device tensor (no host sync).
+    """
+    G, D = gan.generator, gan.discriminator
+    z = G.sample_noise(x.shape[0], x.device)
+    fake = G(z)
+    logits = D(torch.cat([x, fake]))  # one pass; dropout masks are drawn per row anyway
+    real_l, fake_l = logits[: x.shape[0]], logits[x.shape[0] :]
+    d_loss = d_cost(real_l, fake_l)
+    g_loss = g_cost_scale * g_cost(fake_l)
+    d_params = [p for p in D.parameters()]
+    d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=update_g)
+    for p, g in zip(d_params, d_grads, strict=True):
+        p.grad = g
+    if update_g:
+        g_params = [p for p in G.parameters()]
+        for p, g in zip(g_params, torch.autograd.grad(g_loss, g_params), strict=True):
+            p.grad = g
+        gan.opt_g.step()
+        gan.g_step += 1
+    gan.opt_d.step()
+    with torch.no_grad():
+        return torch.stack(
+            [d_loss, g_loss, torch.sigmoid(real_l).mean(), torch.sigmoid(fake_l).mean()]
+        )
+
+
+def alternating_step(
+    gan: GAN,
+    x: torch.Tensor,
+    g_cost: GeneratorCost,
+    d_cost: DiscriminatorCost,
+    n_critic: Callable[[int], int],
+    penalty: Penalty | None = None,
+    update_g: bool = True,
+) -> torch.Tensor:
+    """One D (critic) update on `x` against fresh samples; then, once D has had
+    `n_critic(generator updates so far)` updates since G's last, one G update with new noise
+    (WGAN Algorithm 1; with n_critic = 1 the DCGAN schedule).
+
+    Returns [d_loss (without penalty), g_loss (0 when G did not move), mean D(x), mean D(G(z))]
+    with D's raw outputs (logits, or critic values), as one device tensor.
+    """
+    G, D = gan.generator, gan.discriminator
+    with torch.no_grad():
+        fake = G(G.sample_noise(x.shape[0], x.device))
+    out = D(torch.cat([x, fake]))
+    real_o, fake_o = out[: x.shape[0]], out[x.shape[0] :]
+    d_loss = d_cost(real_o, fake_o)
+    total = d_loss if penalty is None else d_loss + penalty(D, x, fake)
+    gan.opt_d.zero_grad(set_to_none=True)
+    total.backward()
+    gan.opt_d.step()
+    gan.critic_streak += 1
+    g_loss = torch.zeros((), device=x.device)
+    if update_g and gan.critic_streak >= n_critic(gan.g_step):
+        gan.critic_streak = 0
+        d_params = list(D.parameters())
+        for p in d_params:
+            p.requires_grad_(False)  # G's backward need not fill D's gradients
+        g_loss = g_cost(D(G(G.sample_noise(x.shape[0], x.device))))
+        gan.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        gan.opt_g.step()
+        for p in d_params:
+            p.requires_grad_(True)
+        gan.g_step += 1
+    with torch.no_grad():
+        return torch.stack([d_loss.detach(), g_loss.detach(), real_o.mean(), fake_o.mean()])
+
+
+@dataclass(frozen=True)
+class UpdateRule:
+    """One training update of `gan` on the minibatch `x`, and the names of the stats it returns
+    (the history's columns)."""
+
+    step: Callable[[GAN, torch.Tensor], torch.Tensor]
+    names: tuple[str, str, str, str]
+
+
+def _simultaneous(obj: Objective, train_generator: bool) -> UpdateRule:
+    def step(gan: GAN, x: torch.Tensor) -> torch.Tensor:
+        return simultaneous_step(
+            gan, x, obj.g_cost, obj.d_cost, obj.g_cost_scale, update_g=train_generator
+        )
+
+    return UpdateRule(step, ("d_loss", "g_loss", "d_real", "d_fake"))
+
+
+def _alternating(obj: Objective, train_generator: bool) -> UpdateRule:
+    scale, g_cost = obj.g_cost_scale, obj.g_cost
+    cost = g_cost if scale == 1.0 else (lambda f: scale * g_cost(f))
+
+    def step(gan: GAN, x: torch.Tensor) -> torch.Tensor:
+        return alternating_step(
+            gan, x, cost, obj.d_cost, obj.n_critic, obj.penalty, update_g=train_generator
+        )
+
+    return UpdateRule(step, ("d_loss", "g_loss", "critic_real", "critic_fake"))
+
+
+# an objective names its rule; a new rule is one entry here
+UPDATE_RULES: dict[str, Callable[[Objective, bool], UpdateRule]] = {
+    "simultaneous": _simultaneous,
+    "alternating": _alternating,
+}
+
+
+def update_rule(obj: Objective, train_generator: bool = True) -> UpdateRule:
+    """The step `obj` trains with; `train_generator=False` trains D alone against a frozen G."""
+    return UPDATE_RULES[obj.update](obj, train_generator)
