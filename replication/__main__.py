@@ -12,6 +12,7 @@ from pathlib import Path
 from replication import chapters
 from replication.config import ConfigError
 from replication.datasets.mnist import DatasetError
+from replication.runs.cli import TrainRequest, add_chapter_arguments
 from replication.runs.weights import WeightsError
 
 
@@ -26,17 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("name", choices=chapters.names())
-        p.add_argument("--profile", default="auto", help="quick, paper or auto (paper on a GPU)")
-        p.add_argument(
-            "-p",
-            "--parameter",
-            nargs=2,
-            action="append",
-            metavar=("KEY", "VALUE"),
-            help="override one parameter (repeatable), as papermill's -p",
-        )
-        p.add_argument("--results-dir", default=None)
+        add_chapter_arguments(p, chapters.names(), "")
         p.add_argument("--run-name", default=None)
 
     p = sub.add_parser("params", help="list a chapter's parameters with their profile values")
@@ -96,14 +87,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"executed notebook: {out}")
         elif args.cmd == "train":
             runs = args.runs.split(",") if args.runs else None
-            chapters.module(args.name).train_cli(
+            request = TrainRequest(
                 args.profile,
                 _params(args.parameter),
                 args.results_dir,
                 args.run_name,
                 args.time_budget_minutes,
-                runs=runs,
+                runs,
             )
+            chapters.module(args.name).train_cli(request)
         elif args.cmd == "book":
             from replication.publish.book import build
 

@@ -22,7 +22,7 @@ from replication.chapters.recipe2014 import Mnist2014Recipe, build_gan, train_wi
 from replication.config import ConfigError, param, resolve_device
 from replication.datasets.mnist import load_mnist
 from replication.metrics import parzen
-from replication.runs.cli import select_runs, train_setup
+from replication.runs.cli import TrainRequest, select_runs, train_setup
 from replication.training.losses import (
     GENERATOR_COSTS,
     LABELS,
@@ -207,21 +207,12 @@ def sample_quality(gan: GAN, cfg: LossSaturationConfig, valid: torch.Tensor) -> 
     return res.mean
 
 
-def train_cli(
-    profile: str,
-    params: dict[str, Any],
-    results_dir: str | None,
-    run_name: str | None,
-    budget_minutes: float | None,
-    runs: list[str] | None = None,
-) -> None:
+def train_cli(req: TrainRequest) -> None:
     """`python -m replication train loss_saturation [--runs minimax]`: the notebook's steps up to
     the measurement point, then each cost's training run into the checkpoints the notebook of
     the same run resumes (so it only evaluates)."""
-    cfg, ckpt = train_setup(
-        LossSaturationConfig, profile, params, results_dir, run_name, budget_minutes
-    )
-    costs = select_runs(cfg.CHAPTER, list(TRAINED_COSTS), runs)
+    cfg, ckpt = train_setup(LossSaturationConfig, req)
+    costs = select_runs(cfg.CHAPTER, list(TRAINED_COSTS), req.runs)
     mnist = load_mnist(cfg.data_dir)
     gan, device = setup(cfg, mnist.train)
     data = mnist.train[: cfg.train_images].to(device)

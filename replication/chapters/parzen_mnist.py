@@ -25,7 +25,7 @@ from replication.metrics import nearest, parzen
 from replication.metrics.parzen_sensitivity import evaluate_fine_sigma, sample_draw_spread
 from replication.nets.mlp2014 import Generator
 from replication.runs.checkpoints import start_from_run
-from replication.runs.cli import select_runs, train_setup
+from replication.runs.cli import TrainRequest, select_runs, train_setup
 from replication.runs.locks import exclusive
 from replication.runs.paths import project_root
 from replication.runs.weights import load_weights
@@ -316,19 +316,10 @@ def memorisation(
     return table, k
 
 
-def train_cli(
-    profile: str,
-    params: dict[str, Any],
-    results_dir: str | None,
-    run_name: str | None,
-    budget_minutes: float | None,
-    runs: list[str] | None = None,
-) -> None:
+def train_cli(req: TrainRequest) -> None:
     """`python -m replication train parzen_mnist ...`: the long training without the notebook."""
-    cfg, ckpt = train_setup(
-        ParzenMnistConfig, profile, params, results_dir, run_name, budget_minutes
-    )
-    select_runs(cfg.CHAPTER, ["generator"], runs)  # one run: --runs can only name it
+    cfg, ckpt = train_setup(ParzenMnistConfig, req)
+    select_runs(cfg.CHAPTER, ["generator"], req.runs)  # one run: --runs can only name it
     device = resolve_device(cfg.device)
     mnist = load_mnist(cfg.data_dir).to(device)
     t0 = time.perf_counter()

@@ -35,7 +35,7 @@ from replication.nets.tfd2014 import (
     pretrain_generator,
     stacked_generator,
 )
-from replication.runs.cli import select_runs, train_setup
+from replication.runs.cli import TrainRequest, select_runs, train_setup
 from replication.training import objectives
 from replication.training.loop import train
 from replication.training.optim import ClassicMomentumSGD
@@ -249,18 +249,11 @@ def across_folds(per_fold: pd.DataFrame) -> tuple[float, float]:
     return float(ll.mean()), se
 
 
-def train_cli(
-    profile: str,
-    params: dict[str, Any],
-    results_dir: str | None,
-    run_name: str | None,
-    budget_minutes: float | None,
-    runs: list[str] | None = None,
-) -> None:
+def train_cli(req: TrainRequest) -> None:
     """`python -m replication train parzen_tfd [--runs fold0,fold1]`: the fold generators
     without the notebook, into the checkpoints the notebook of the same run resumes."""
-    cfg, ckpt = train_setup(ParzenTfdConfig, profile, params, results_dir, run_name, budget_minutes)
+    cfg, ckpt = train_setup(ParzenTfdConfig, req)
     faces = load_faces(cfg.dataset, cfg.data_dir)
     device = resolve_device(cfg.device)
-    out = run_folds(cfg, faces, ckpt, device, only=runs)
+    out = run_folds(cfg, faces, ckpt, device, only=req.runs)
     print(out["per_fold"][["fold", "generator", "complete", "sigma", "test_ll"]].to_string())

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from replication.config import ConfigError, ExperimentConfig, param
-from replication.training.schedules import Schedule
+from replication.training.schedules import Schedule, pylearn2_schedule
 
 PRE = "tfd_pretrain/pretrain.yaml"
 TRN = "tfd_pretrain/train.yaml"
@@ -180,14 +180,7 @@ class ParzenTfdConfig(ExperimentConfig):
         )
 
     def schedule(self) -> Schedule:
-        return Schedule(
-            lr=self.lr,
-            lr_decay=self.lr_decay,
-            min_lr=self.min_lr,
-            momentum_start=self.momentum_start,
-            momentum_final=self.momentum_final,
-            momentum_saturate_epoch=self.momentum_saturate_epoch,
-        )
+        return pylearn2_schedule(self)
 
     def fingerprint(self) -> dict[str, Any]:
         """What a training checkpoint must agree on (budgets, evaluation and location may

@@ -20,7 +20,7 @@ from replication.nets.mlp2014 import (
 from replication.training import objectives
 from replication.training.loop import train
 from replication.training.optim import ClassicMomentumSGD
-from replication.training.schedules import Schedule
+from replication.training.schedules import Schedule, pylearn2_schedule
 from replication.training.state import GAN
 
 Y = "mnist.yaml"
@@ -110,14 +110,7 @@ class Mnist2014Recipe(ExperimentConfig):
     )
 
     def schedule(self) -> Schedule:
-        return Schedule(
-            lr=self.lr,
-            lr_decay=self.lr_decay,
-            min_lr=self.min_lr,
-            momentum_start=self.momentum_start,
-            momentum_final=self.momentum_final,
-            momentum_saturate_epoch=self.momentum_saturate_epoch,
-        )
+        return pylearn2_schedule(self)
 
     def fingerprint(self) -> dict:
         """What a checkpoint must agree on to be resumed (budgets and location may change)."""

@@ -33,8 +33,8 @@ from replication.metrics import parzen
 from replication.metrics.classifier import ClassifierScorer, accuracy, load_or_train
 from replication.metrics.curves import loss_curve, spearman_of, spread
 from replication.nets.wgan2017 import GENERATORS, ConvCritic
+from replication.runs.cli import TrainRequest, train_setup
 from replication.runs.locks import exclusive
-from replication.runs.store import checkpoint_dir, run_name_for
 from replication.training import objectives
 from replication.training.loop import train
 from replication.training.objectives import Objective
@@ -250,27 +250,17 @@ def train_runs(
     return MnistRuns(gans, curves, tables, main, robust)
 
 
-def train_cli(
-    profile: str,
-    params: dict[str, Any],
-    results_dir: str | None,
-    run_name: str | None,
-    budget_minutes: float | None,
-    runs: list[str] | None = None,
-) -> None:
+def train_cli(req: TrainRequest) -> None:
     """`python -m replication train wgan_vs_js [--runs a,b] ...`: the MNIST runs without the
     notebook (which then evaluates them, `-p time_budget_minutes 0`), e.g. two runs side by side
     on two cores; never point two processes at the same run."""
-    if budget_minutes is not None:
-        params = {**params, "time_budget_minutes": budget_minutes}
-    cfg = WganVsJsConfig.for_profile(profile, **params)
-    check_runs(cfg, runs)  # before any data or model is loaded
+    cfg, root = train_setup(WganVsJsConfig, req)
+    check_runs(cfg, req.runs)  # before any data or model is loaded
     device = resolve_device(cfg.device)
     mnist = load_mnist(cfg.data_dir).to(device)
-    root = checkpoint_dir(results_dir, cfg.CHAPTER, run_name_for(cfg, run_name))
     scorer, acc = classifier_scorer(cfg, mnist, root / "classifier.pt")
     print(f"digit classifier: test accuracy {acc:.2%}")
-    done = train_runs(cfg, mnist, scorer, root, only=runs)
+    done = train_runs(cfg, mnist, scorer, root, only=req.runs)
     print(progress_table(done, cfg).round(1).to_string())
 
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from replication.config import ConfigError
+from replication.runs.cli import add_chapter_arguments
 
 
 def add_parsers(sub: argparse._SubParsersAction, names: list[str]) -> None:
@@ -14,18 +15,8 @@ def add_parsers(sub: argparse._SubParsersAction, names: list[str]) -> None:
         "sweep",
         help="one run per seed (<profile>-seed<s>), locally or on SLURM, then their aggregate",
     )
-    p.add_argument("name", choices=names)
+    add_chapter_arguments(p, names, " for every seed")
     p.add_argument("--seeds", required=True, help="e.g. 0-4, or 0-2,7")
-    p.add_argument("--profile", default="auto", help="quick, paper or auto")
-    p.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        metavar=("KEY", "VALUE"),
-        help="override one parameter for every seed (repeatable)",
-    )
-    p.add_argument("--results-dir", default=None)
     p.add_argument("--executor", default="auto", choices=["auto", "local", "slurm"])
     p.add_argument("--partition", default=None, help="SLURM partition")
     p.add_argument("--gpus-per-job", type=int, default=0, help="SLURM GPUs per seed")

@@ -60,3 +60,26 @@ class Schedule:
         set_hyper(gan.opt_g, lr=lr, momentum=momentum)
         set_hyper(gan.opt_d, lr=lr, momentum=momentum)
         return {"lr": lr, "momentum": momentum}
+
+
+class Pylearn2SgdFields(Protocol):
+    """The SGD fields the 2014 MNIST and TFD configs share (each with its own sources)."""
+
+    lr: float
+    lr_decay: float
+    min_lr: float
+    momentum_start: float
+    momentum_final: float
+    momentum_saturate_epoch: int
+
+
+def pylearn2_schedule(cfg: Pylearn2SgdFields) -> Schedule:
+    """The schedule those fields describe (momentum ramps from epoch 1, as MomentumAdjustor)."""
+    return Schedule(
+        lr=cfg.lr,
+        lr_decay=cfg.lr_decay,
+        min_lr=cfg.min_lr,
+        momentum_start=cfg.momentum_start,
+        momentum_final=cfg.momentum_final,
+        momentum_saturate_epoch=cfg.momentum_saturate_epoch,
+    )
