@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run", required=True, help="the run folder's name, e.g. paper-seed0")
     p.add_argument("--results-dir", default=None)
     p.add_argument("--data-dir", default=None)
+    p = sub.add_parser(
+        "park", help="commit a stopped run's whole training state, so another machine continues"
+    )
+    p.add_argument("name", choices=chapters.names())
+    p.add_argument("--run", required=True)
+    p.add_argument("--results-dir", default=None)
     p = sub.add_parser("data", help="verify (or, online, download) MNIST")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--download", action="store_true")
@@ -115,6 +121,13 @@ def main(argv: list[str] | None = None) -> int:
             if not hasattr(mod, "rescore_cli"):
                 raise ConfigError(f"{args.name} commits no weights; re-run its notebook")
             mod.rescore_cli(args.run, args.results_dir, args.data_dir)
+        elif args.cmd == "park":
+            from replication.runs.parked import park, parked_dir
+            from replication.runs.store import checkpoint_dir
+
+            ckpt = checkpoint_dir(args.results_dir, args.name, args.run)
+            manifest = park(ckpt)
+            print(f"parked {len(manifest)} file(s) in {parked_dir(ckpt)}: commit that folder")
         elif args.cmd in ("sweep", "aggregate"):
             return sweep_cli.run(args)
         elif args.cmd == "data":

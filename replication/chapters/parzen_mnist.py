@@ -27,6 +27,7 @@ from replication.nets.mlp2014 import Generator
 from replication.runs.checkpoints import start_from_run
 from replication.runs.cli import TrainRequest, select_runs, train_setup
 from replication.runs.locks import exclusive
+from replication.runs.parked import unpark
 from replication.runs.paths import project_root
 from replication.runs.weights import load_weights
 from replication.training.loop import GAN
@@ -142,6 +143,7 @@ def train_gan(
     cfg: ParzenMnistConfig, mnist: MnistSplits, ckpt_dir: Path, progress: bool = True
 ) -> GAN:
     """Train (or resume) to `cfg.epochs`, scoring every `eval_every` epochs; keeps best.pt."""
+    unpark(ckpt_dir)  # a state committed by another machine, when this one has none
     if cfg.continue_from:
         start_from_run(ckpt_dir, cfg.continue_from)
     data = mnist.train[: cfg.train_images]

@@ -1,0 +1,67 @@
+"""Parking a stopped run's state in results/ and taking it up again on another machine."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from replication.chapters import parzen_mnist as ch
+from replication.config import ConfigError
+from replication.datasets.mnist import load_mnist
+from replication.runs.locks import exclusive
+from replication.runs.parked import park, parked_dir, unpark
+
+
+def _ckpt(tmp_path):
+    d = tmp_path / "results" / "parzen_mnist" / "_checkpoints" / "run"
+    d.mkdir(parents=True)
+    torch.save({"epoch": 3}, d / "last.pt")
+    torch.save({"epoch": 2}, d / "best.pt")
+    return d
+
+
+def test_park_and_unpark_restore_the_same_bytes(tmp_path):
+    ckpt = _ckpt(tmp_path)
+    before = {p.name: p.read_bytes() for p in ckpt.glob("*.pt")}
+    manifest = park(ckpt)
+    dest = parked_dir(ckpt)
+    assert dest == tmp_path / "results" / "parzen_mnist" / "_parked" / "run"
+    assert set(manifest) == {"best.pt", "last.pt"}
+    assert json.loads((dest / "manifest.json").read_text()) == manifest
+    assert not unpark(ckpt)  # the machine still has its own checkpoints: left alone
+    for p in ckpt.glob("*.pt"):
+        p.unlink()
+    assert unpark(ckpt)
+    assert {p.name: p.read_bytes() for p in ckpt.glob("*.pt")} == before
+
+
+def test_a_tampered_state_or_a_running_run_is_refused(tmp_path):
+    ckpt = _ckpt(tmp_path)
+    with exclusive(ckpt / ".lock", "run"), pytest.raises(ConfigError, match="another process"):
+        park(ckpt)
+    park(ckpt)
+    (parked_dir(ckpt) / "last.pt").write_bytes(b"not a checkpoint")
+    for p in ckpt.glob("*.pt"):
+        p.unlink()
+    with pytest.raises(ConfigError, match="SHA-256"):
+        unpark(ckpt)
+    assert not (ckpt / "last.pt").exists()
+    with pytest.raises(ConfigError, match="nothing to park"):
+        park(tmp_path / "empty")
+
+
+def test_a_parked_run_continues_as_if_never_stopped(tmp_path, fake_mnist, tiny_cfg):
+    mnist = load_mnist(fake_mnist.write(tmp_path / "mnist"))
+    small = {"n_samples": 20, "n_sigma_valid": 10, "n_test": 10, "eval_every": 2}
+    full = ch.train_gan(tiny_cfg(**small), mnist, tmp_path / "a" / "_checkpoints" / "r", False)
+    ckpt = tmp_path / "b" / "_checkpoints" / "r"
+    ch.train_gan(tiny_cfg(epochs=2, **small), mnist, ckpt, False)
+    park(ckpt)
+    for p in ckpt.glob("*.pt"):
+        p.unlink()  # another machine: only the committed, parked state
+    resumed = ch.train_gan(tiny_cfg(**small), mnist, ckpt, False)
+    assert resumed.epoch == full.epoch == 4
+    for a, b in zip(full.generator.parameters(), resumed.generator.parameters(), strict=True):
+        assert torch.equal(a, b)
