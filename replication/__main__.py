@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             from replication.runs.parked import park, parked_dir
             from replication.runs.store import checkpoint_dir
 
+            if not getattr(chapters.module(args.name), "RESUMES_PARKED_STATE", False):
+                raise ConfigError(f"{args.name} does not take up parked state; only parzen_mnist")
             ckpt = checkpoint_dir(args.results_dir, args.name, args.run)
             manifest = park(ckpt)
             print(f"parked {len(manifest)} file(s) in {parked_dir(ckpt)}: commit that folder")

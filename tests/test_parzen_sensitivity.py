@@ -24,7 +24,10 @@ def test_fine_grid_spans_the_neighbours_and_contains_the_choice():
     assert fine.numel() == 41
     torch.testing.assert_close(fine[0], COARSE[2])
     torch.testing.assert_close(fine[-1], COARSE[4])
-    torch.testing.assert_close(fine[20], COARSE[3])
+    assert fine[20] == COARSE[3] and fine[0] == COARSE[2]  # exactly: "never worse" holds
+    for k in range(10):  # every choice, every odd size: the chosen sigma is in the fine grid
+        for points in (3, 5, 41):
+            assert COARSE[k] in fine_sigma_grid(COARSE, float(COARSE[k]), points)
     # at the grid's end it reaches one coarse step beyond
     top = fine_sigma_grid(COARSE, float(COARSE[-1]), points=5)
     assert top[-1].item() == pytest.approx(10 ** (1 / 9), rel=1e-9)

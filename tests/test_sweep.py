@@ -166,3 +166,15 @@ def test_real_chapter_config_is_checked(tmp_path):
     assert cfg["epochs"] == 2 and cfg["profile"] == "quick"
     with pytest.raises(ConfigError):
         _config_for(CH, "quick", {"epochs": "-5"})
+
+
+def test_budget_settings_do_not_split_an_ensemble_and_a_budget_stopped_seed_resumes(tmp_path):
+    """Seeds that differ only in where or how long they ran (the chapter's BUDGET_FIELDS) are
+    one ensemble; a seed whose run stopped on its time budget is run again (it resumes)."""
+    _sweep(tmp_path, seeds="0-1")
+    moved = {**sweep_jobs.FAKE_CONFIG, "device": "cuda", "data_dir": "elsewhere"}
+    again = _sweep(tmp_path, seeds="0-1", config=moved)
+    assert again.ran == []  # same ensemble: nothing to do
+    summary = tmp_path / "results" / CH / "quick-seed1" / "summary.json"
+    summary.write_text(json.dumps({**json.loads(summary.read_text()), "training_complete": False}))
+    assert _sweep(tmp_path, seeds="0-1").ran == [1]

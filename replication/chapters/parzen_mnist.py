@@ -33,6 +33,7 @@ from replication.runs.weights import load_weights
 from replication.training.loop import GAN
 
 P = "parzen_ll.py of goodfeli/adversarial"
+RESUMES_PARKED_STATE = True  # `python -m replication park parzen_mnist --run NAME` is taken up
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class ParzenMnistConfig(Mnist2014Recipe):
     sigma_max_log10: float = param(
         0.0, "sigma grid: logspace(min, max, n)", source=f"{P}: --sigma_end 0"
     )
-    sigma_grid_size: int = param(10, "sigma grid size", source=f"{P}: --cross_val 10", min=1)
+    sigma_grid_size: int = param(10, "sigma grid size", source=f"{P}: --cross_val 10", min=2)
     n_test: int = param(10000, "test images scored (the official test set)", min=1, max=10000)
     kmeans_fit_images: int = param(
         50000, "training images the k-means reference row is fitted on", min=1, max=50000
@@ -143,9 +144,6 @@ def train_gan(
     cfg: ParzenMnistConfig, mnist: MnistSplits, ckpt_dir: Path, progress: bool = True
 ) -> GAN:
     """Train (or resume) to `cfg.epochs`, scoring every `eval_every` epochs; keeps best.pt."""
-    unpark(ckpt_dir)  # a state committed by another machine, when this one has none
-    if cfg.continue_from:
-        start_from_run(ckpt_dir, cfg.continue_from)
     data = mnist.train[: cfg.train_images]
     gan = build_gan(cfg, data, data.device)
 
@@ -157,6 +155,9 @@ def train_gan(
     budget = None if cfg.time_budget_minutes is None else 60.0 * cfg.time_budget_minutes
     writes = budget != 0  # a zero budget only loads: it may evaluate beside a training process
     with exclusive(ckpt_dir / ".lock", f"run {ckpt_dir.name}") if writes else nullcontext():
+        unpark(ckpt_dir)  # a state committed by another machine, when this one has none
+        if cfg.continue_from:
+            start_from_run(ckpt_dir, cfg.continue_from)
         return train_with_recipe(
             gan,
             data,
@@ -245,6 +246,12 @@ def rescore_cli(run: str, results_dir: str | None, data_dir: str | None) -> None
     mnist = load_mnist(data_dir)  # not the run's recorded folder: another machine's path
     again = rescore(run_dir, mnist)
     was = committed["mnist_parzen_ll_mean"]
+    scored_on = json.loads((run_dir / "provenance.json").read_text()).get("device_type", "cpu")
+    if scored_on != "cpu":  # a seeded draw differs between CPU and CUDA generators
+        print(
+            f"note: {run} was scored on {scored_on}; re-scored here on the CPU, its 10,000 "
+            "centres are another draw, so expect a difference of about the sample-draw sd"
+        )
     same = "identical" if again["ll"] == was else f"differs by {again['ll'] - was:+.3g} nats"
     print(
         f"{run}: protocol {again['ll']:.4f} ± {again['se']:.4f} nats at sigma "

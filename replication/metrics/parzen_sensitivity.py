@@ -24,7 +24,8 @@ def fine_sigma_grid(coarse: torch.Tensor, chosen: float, points: int = 41) -> to
     the fine grid contains `chosen` itself, so its validation optimum is never worse."""
     if points < 3 or points % 2 == 0:
         raise ValueError(f"points must be odd and at least 3, got {points}")
-    logs = torch.log(coarse.to(torch.float64))
+    coarse = coarse.to(torch.float64)
+    logs = torch.log(coarse)
     if logs.numel() < 2:
         raise ValueError("the coarse grid needs at least two sigmas")
     k = int(torch.argmin((logs - torch.log(torch.tensor(chosen, dtype=torch.float64))).abs()))
@@ -36,7 +37,13 @@ def fine_sigma_grid(coarse: torch.Tensor, chosen: float, points: int = 41) -> to
         left = torch.linspace(float(lo), float(logs[k]), half + 1, dtype=torch.float64)
         right = torch.linspace(float(logs[k]), float(hi), half + 1, dtype=torch.float64)[1:]
         return torch.exp(torch.cat([left, right]))
-    return torch.exp(torch.linspace(float(lo), float(hi), points, dtype=torch.float64))
+    grid = torch.exp(torch.linspace(float(lo), float(hi), points, dtype=torch.float64))
+    grid[(points - 1) // 2] = coarse[k]  # exactly, not through exp(log(.)), which is 1-2 ulp off
+    if k > 0:
+        grid[0] = coarse[k - 1]
+    if k + 1 < logs.numel():
+        grid[-1] = coarse[k + 1]
+    return grid
 
 
 def evaluate_fine_sigma(

@@ -38,6 +38,13 @@ def parse_value(text: str) -> Any:
     return text
 
 
+def _as_seen_from_project(path: Path) -> str:
+    """`path` relative to the project root (the kernel's working directory) when it lies inside
+    it: the executed notebook, which is committed, then names no folder of this machine."""
+    here, root = path.resolve(), project_root().resolve()
+    return str(here.relative_to(root)) if here.is_relative_to(root) else str(here)
+
+
 def execute(
     name: str,
     profile: str = "auto",
@@ -60,7 +67,7 @@ def execute(
     params = {
         **parameters,
         "profile": cfg.profile,
-        "results_dir": str(root.resolve()),
+        "results_dir": _as_seen_from_project(root),
         "run_name": run,
     }
     assert set(params) - set(cls.field_names()) <= set(RUN_PARAMETERS)

@@ -55,13 +55,30 @@ def seed_runs(results_dir: Path, chapter: str, profile: str) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
-def config_differences(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Keys whose values differ between two run configs, the seed aside."""
-    keys = (set(a) | set(b)) - {"seed"}
+def budget_fields(chapter: str) -> frozenset[str]:
+    """Settings that decide where or how long a run goes, not what it measures (the chapter's
+    `BUDGET_FIELDS`): seeds that differ only there belong to one ensemble."""
+    from replication import chapters
+
+    try:
+        return frozenset(chapters.config_class(chapter).BUDGET_FIELDS)
+    except KeyError:
+        return frozenset({"device", "data_dir"})
+
+
+def config_differences(
+    a: dict[str, Any], b: dict[str, Any], ignore: frozenset[str] = frozenset()
+) -> dict[str, tuple[Any, Any]]:
+    """Keys whose values differ between two run configs, the seed (and `ignore`) aside."""
+    keys = (set(a) | set(b)) - {"seed"} - ignore
     return {k: (a.get(k), b.get(k)) for k in sorted(keys) if a.get(k) != b.get(k)}
 
 
-def check_same_config(configs: dict[int, dict[str, Any]], want: dict[str, Any] | None) -> None:
+def check_same_config(
+    configs: dict[int, dict[str, Any]],
+    want: dict[str, Any] | None,
+    ignore: frozenset[str] = frozenset(),
+) -> None:
     """Refuse to mix configurations: an aggregate over different settings would be meaningless.
 
     `want` is the configuration asked for (None: the first run's)."""
@@ -72,7 +89,7 @@ def check_same_config(configs: dict[int, dict[str, Any]], want: dict[str, Any] |
     what = "this sweep asks for" if want is not None else f"seed {first}'s run has"
     bad = []
     for seed, cfg in configs.items():
-        diff = config_differences(cfg, ref)
+        diff = config_differences(cfg, ref, ignore)
         if diff:
             shown = ", ".join(f"{k}={v!r} (vs {w!r})" for k, (v, w) in diff.items())
             bad.append(f"seed {seed}: {shown}")
@@ -179,6 +196,6 @@ def aggregate_existing(results_dir: Path, chapter: str, profile: str) -> tuple[d
             f"no finished {profile}-seed<s> runs of {chapter} under {results_dir / chapter}; "
             f"run `python -m replication sweep {chapter} --profile {profile} --seeds 0-4` first"
         )
-    check_same_config({s: r["config"] for s, r in runs.items()}, None)
+    check_same_config({s: r["config"] for s, r in runs.items()}, None, budget_fields(chapter))
     agg = aggregate(chapter, profile, {s: r["summary"] for s, r in runs.items()}, failed=failed)
     return agg, write_aggregate(results_dir, agg)

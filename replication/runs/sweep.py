@@ -167,9 +167,11 @@ def sweep(
     done = {}
     for s, d in agg.seed_runs(root, chapter, profile).items():
         run = agg.finished_run(d)
-        if s in seeds and run is not None:
+        # a seed stopped by its time budget is not done: its notebook resumes the training
+        if s in seeds and run is not None and run["summary"].get("training_complete") is not False:
             done[s] = run
-    agg.check_same_config({s: r["config"] for s, r in done.items()}, want)
+    configs = {s: r["config"] for s, r in done.items()}
+    agg.check_same_config(configs, want, agg.budget_fields(chapter))
     todo = [s for s in seeds if s not in done]
 
     if kind == "local":
