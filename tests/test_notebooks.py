@@ -330,3 +330,19 @@ def test_quick_profile_reproduces_the_committed_numbers(tmp_path, monkeypatch):
         "nonsaturating_final_mean_d_of_g",
     ):
         assert new[key] == pytest.approx(old[key], rel=1e-5), key
+
+
+def test_papermill_paths_are_recorded_relative_to_the_project(tmp_path):
+    from replication.publish.execute import relative_papermill_paths
+
+    root = project_root()
+    nb = root / "results" / f".test-{tmp_path.name}.ipynb"
+    meta = {"input_path": str(root / "book" / "chapters" / "x.ipynb"), "output_path": "/tmp/o"}
+    try:
+        nb.write_text(json.dumps({"cells": [], "metadata": {"papermill": meta}}))
+        relative_papermill_paths(nb)
+        got = json.loads(nb.read_text())["metadata"]["papermill"]
+    finally:
+        nb.unlink(missing_ok=True)
+    assert got["input_path"] == "book/chapters/x.ipynb"
+    assert got["output_path"] == f"results/.test-{tmp_path.name}.ipynb"

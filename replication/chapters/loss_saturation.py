@@ -147,7 +147,12 @@ def measure_gradients(
         per_sample[f"logit_grad_{name}"] = (logits.grad * cfg.measure_batch).detach().cpu().numpy()
         per_sample["d_of_g"] = torch.sigmoid(logits).detach().cpu().numpy()
         norms.append(
-            {"cost": name, "label": LABELS[name], "grad_norm": sq**0.5, "cost_value": float(cost)}
+            {
+                "cost": name,
+                "label": LABELS[name],
+                "grad_norm": sq**0.5,
+                "cost_value": float(cost.detach()),
+            }
         )
     D.train()
     G.zero_grad(set_to_none=True)

@@ -7,6 +7,7 @@ The executed notebook is written to a temporary file and moved into
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -43,6 +44,17 @@ def _as_seen_from_project(path: Path) -> str:
     it: the executed notebook, which is committed, then names no folder of this machine."""
     here, root = path.resolve(), project_root().resolve()
     return str(here.relative_to(root)) if here.is_relative_to(root) else str(here)
+
+
+def relative_papermill_paths(nb_path: Path) -> None:
+    """Papermill records where it read and wrote the notebook; keep those project-relative so
+    the committed notebook names no folder of the machine that ran it."""
+    nb = json.loads(nb_path.read_text())
+    meta = nb.get("metadata", {}).get("papermill", {})
+    for key, value in (("input_path", None), ("output_path", nb_path)):
+        if key in meta and meta[key]:
+            meta[key] = _as_seen_from_project(Path(value or meta[key]))
+    nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def execute(
@@ -96,5 +108,6 @@ def execute(
         raise RuntimeError(f"{name} ran but committed no results to {final}")
     out = final / f"{name}.ipynb"
     os.replace(tmp, out)
+    relative_papermill_paths(out)
     (chapter_dir / f"{run}.failed.ipynb").unlink(missing_ok=True)
     return out
