@@ -51,11 +51,8 @@ class DatasetError(RuntimeError):
 
 
 def md5(path: Path) -> str:
-    h = hashlib.md5()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def mnist_search_dirs(data_dir: str | Path | None = None) -> list[Path]:
