@@ -27,7 +27,7 @@ def test_park_and_unpark_restore_the_same_bytes(tmp_path):
     before = {p.name: p.read_bytes() for p in ckpt.glob("*.pt")}
     manifest = park(ckpt)
     dest = parked_dir(ckpt)
-    assert dest == tmp_path / "results" / "parzen_mnist" / "_parked" / "run"
+    assert dest == tmp_path / "results" / "parzen_mnist" / "run" / "weights" / "parked"
     assert set(manifest) == {"best.pt", "last.pt"}
     assert json.loads((dest / "manifest.json").read_text()) == manifest
     assert not unpark(ckpt)  # the machine still has its own checkpoints: left alone
@@ -65,3 +65,18 @@ def test_a_parked_run_continues_as_if_never_stopped(tmp_path, fake_mnist, tiny_c
     assert resumed.epoch == full.epoch == 4
     for a, b in zip(full.generator.parameters(), resumed.generator.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_re_evaluating_a_run_keeps_its_parked_state(tmp_path):
+    from replication.chapters.loss_saturation import LossSaturationConfig
+    from replication.runs.store import RunStore
+
+    cfg = LossSaturationConfig.for_profile("quick", device="cpu")
+    RunStore(cfg, results_dir=tmp_path / "results", run_name="run").commit()
+    ckpt = tmp_path / "results" / "loss_saturation" / "_checkpoints" / "run"
+    ckpt.mkdir(parents=True)
+    torch.save({"epoch": 1}, ckpt / "last.pt")
+    manifest = park(ckpt)
+    RunStore(cfg, results_dir=tmp_path / "results", run_name="run").commit()  # evaluated again
+    kept = json.loads((parked_dir(ckpt) / "manifest.json").read_text())
+    assert kept == manifest and (parked_dir(ckpt) / "last.pt").is_file()

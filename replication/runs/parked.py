@@ -2,8 +2,8 @@
 another machine continues it: checkpoints (`results/<chapter>/_checkpoints/<run>/`) stay on the
 machine that trained them, and that machine is not kept after a pause in the work.
 
-`park` copies the run's checkpoint files to `results/<chapter>/_parked/<run>/` (committed) with a
-manifest of SHA-256s; `unpark` puts them back where training resumes from, when that folder has
+`park` copies the run's checkpoint files to `results/<chapter>/<run>/weights/parked/`
+(committed) with a manifest of SHA-256s; `unpark` puts them back where training resumes from, when that folder has
 no checkpoint of its own. A run being trained cannot be parked (its lock is held).
 """
 
@@ -19,11 +19,13 @@ from replication.runs.locks import exclusive
 from replication.runs.store import atomic_path, atomic_write_json
 
 MANIFEST = "manifest.json"
+PARKED = "parked"
 
 
 def parked_dir(ckpt_dir: Path) -> Path:
-    """`results/<chapter>/_checkpoints/<run>` -> `results/<chapter>/_parked/<run>`."""
-    return ckpt_dir.parent.parent / "_parked" / ckpt_dir.name
+    """`results/<chapter>/_checkpoints/<run>` -> `results/<chapter>/<run>/weights/parked`:
+    beside the run's committed weights (a re-evaluation of the run carries it over)."""
+    return ckpt_dir.parent.parent / ckpt_dir.name / "weights" / PARKED
 
 
 def _sha256(path: Path) -> str:

@@ -260,6 +260,10 @@ class RunStore:
         """Swap the staged folder into place; update the chapter's headline summary."""
         self.write_json("provenance.json", self.provenance())
         backup = None
+        parked = self.final_dir / "weights" / "parked"  # a stopped run's state (runs/parked.py)
+        if parked.is_dir() and not (self.dir / "weights" / "parked").exists():
+            (self.dir / "weights").mkdir(parents=True, exist_ok=True)
+            shutil.copytree(parked, self.dir / "weights" / "parked")
         if self.final_dir.exists():
             backup = self.chapter_dir / f".{self.run_name}.old-{os.getpid()}"
             os.replace(self.final_dir, backup)
