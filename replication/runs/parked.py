@@ -4,7 +4,8 @@ machine that trained them, and that machine is not kept after a pause in the wor
 
 `park` copies the run's checkpoint files to `results/<chapter>/<run>/weights/parked/`
 (committed) with a manifest of SHA-256s; `unpark` puts them back where training resumes from,
-when that folder has no checkpoint of its own. A run being trained cannot be parked (its lock is held).
+when that folder has no checkpoint of its own. A run being trained cannot be parked (its lock
+is held).
 """
 
 from __future__ import annotations
