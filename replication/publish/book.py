@@ -23,7 +23,9 @@ PROFILE_ORDER = {"auto": ("paper", "quick"), "paper": ("paper",), "quick": ("qui
 
 def executed_notebook(results_dir: Path, name: str, profile: str) -> Path | None:
     cls = chapters.config_class(name)
+    paper_run = chapters.chapter(name).paper_run
     for run in PROFILE_ORDER[profile]:
+        run = paper_run if run == "paper" else run
         p = results_dir / cls.CHAPTER / run / f"{name}.ipynb"
         if p.is_file():
             return p
