@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
 
     sweep_cli.add_parsers(sub, chapters.names())
     args = ap.parse_args(argv)
+    if getattr(args, "deterministic", False):
+        from replication.runs import determinism
+
+        determinism.request()  # inherited by the notebook's kernel and by sweep workers
 
     try:
         if args.cmd == "params":

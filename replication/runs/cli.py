@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from replication.config import ConfigError, ExperimentConfig
+from replication.runs import determinism
 from replication.runs.store import checkpoint_dir, run_name_for
 
 C = TypeVar("C", bound=ExperimentConfig)
@@ -29,6 +30,7 @@ def train_setup(config_cls: type[C], req: TrainRequest) -> tuple[C, Path]:
     """The chapter's config, built as its notebook builds it (`--time-budget-minutes` becomes
     `time_budget_minutes`), and the run's checkpoint folder: the notebook run of the same name
     then finds what the command line trained."""
+    determinism.apply()  # `--deterministic`: before the chapter builds anything
     params = dict(req.params)
     if req.budget_minutes is not None:
         params["time_budget_minutes"] = req.budget_minutes
@@ -48,7 +50,8 @@ def select_runs(chapter: str, known: list[str], runs: list[str] | None) -> list[
 
 def add_chapter_arguments(p: argparse.ArgumentParser, names: list[str], what: str) -> None:
     """The arguments every chapter command shares: the chapter, its profile, `-p KEY VALUE`
-    overrides (as Papermill's; `what` says what they apply to) and the results folder."""
+    overrides (as Papermill's; `what` says what they apply to), the results folder and
+    `--deterministic`."""
     p.add_argument("name", choices=names)
     p.add_argument("--profile", default="auto", help="quick, paper or auto (paper on a GPU)")
     p.add_argument(
@@ -60,3 +63,9 @@ def add_chapter_arguments(p: argparse.ArgumentParser, names: list[str], what: st
         help=f"override one parameter{what} (repeatable), as papermill's -p",
     )
     p.add_argument("--results-dir", default=None)
+    p.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="one thread, torch.use_deterministic_algorithms, CUBLAS_WORKSPACE_CONFIG=:4096:8: "
+        "repeats a run made this way bit for bit (recorded in provenance.json)",
+    )

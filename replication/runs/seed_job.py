@@ -22,6 +22,7 @@ class SeedJob:
     results_dir: str
     parameters: tuple[tuple[str, str], ...]  # as typed after -p, seed excluded
     config: dict[str, Any]  # the config this run must end up with (a fake job writes it)
+    deterministic: bool = False  # `--deterministic` for this seed's run
 
 
 def one_thread(job: Callable[[SeedJob], Any], seed_job: SeedJob) -> Any:
@@ -41,6 +42,8 @@ def run_notebook(job: SeedJob) -> None:
     argv += ["--results-dir", job.results_dir, "-p", "seed", str(job.seed)]
     for key, value in job.parameters:
         argv += ["-p", key, value]
+    if job.deterministic:
+        argv.append("--deterministic")
     rc = main(argv)
     if rc != 0:
         raise RuntimeError(f"`python -m replication {' '.join(argv)}` exited with {rc}")

@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 
 from replication.config import ExperimentConfig
+from replication.runs import determinism
 from replication.runs.paths import project_root
 
 PROFILE_RANK = {"paper": 2, "quick": 1}
@@ -155,6 +156,7 @@ class RunStore:
         results_dir: str | Path | None = None,
         run_name: str | None = None,
     ) -> None:
+        determinism.apply()  # before any compute of the run (`--deterministic`)
         self.cfg = cfg
         self.chapter = cfg.CHAPTER
         self.root = Path(results_dir) if results_dir else project_root() / "results"
@@ -226,6 +228,7 @@ class RunStore:
             "device_type": dev.type,
             # CPU results repeat exactly only at the same thread count (summation order)
             "torch_threads": torch.get_num_threads(),
+            **determinism.record(),
             "versions": library_versions(),
             "host": platform.node(),
             "started_utc": self.started.isoformat(timespec="seconds"),

@@ -138,11 +138,13 @@ def sweep(
     job: Callable[[SeedJob], Any] = run_notebook,
     config: dict[str, Any] | None = None,
     poll_s: float = 1.0,
+    deterministic: bool = False,
     **slurm_opts: Any,
 ) -> SweepResult:
     """Run every seed not yet done, wait for all, aggregate, write the aggregate.
 
     `job` and `config` are injectable so tests can sweep a tiny function instead of a notebook;
+    `deterministic` runs each seed as `--deterministic` (a seed already done is kept as it is);
     `slurm_opts` are `partition`, `gpus_per_job`, `time_minutes`."""
     from replication import chapters
     from replication.config import resolve_profile
@@ -188,6 +190,7 @@ def sweep(
             str(root.resolve()),
             tuple(parameters.items()),
             {**want, "seed": s},
+            deterministic,
         )
         for s in todo
     ]

@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             partition=args.partition,
             gpus_per_job=args.gpus_per_job,
             time_minutes=args.time_minutes,
+            deterministic=args.deterministic,
         )
         agg, path = res.aggregate, res.path
         print(f"{res.executor}: ran seeds {res.ran}, skipped (already done) {res.skipped}")
