@@ -143,12 +143,15 @@ class Objective:
     g_cost_scale: float = 1.0
     divergence: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     tunable: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    consensus_weight: float = 0.0  # consensus rule only: gamma of g + gamma grad(1/2 ||g||^2)
 
     def __post_init__(self) -> None:
         if self.update not in UPDATE_RULES:
             raise ValueError(f"{self.name}: update must be one of {list(UPDATE_RULES)}")
         if self.penalty is not None and self.update != "alternating":
             raise ValueError(f"{self.name}: a critic penalty needs the alternating rule")
+        if (self.consensus_weight != 0.0) != (self.update == "consensus"):
+            raise ValueError(f"{self.name}: a consensus weight goes with the consensus rule")
 
     def tuned(self, **values: float) -> Objective:
         """This objective with the hyperparameters it has set to `values`. A chapter passes all
@@ -278,5 +281,37 @@ register(
         penalty=GradientPenalty(10.0),
         divergence=wasserstein_estimate,
         tunable={"n_critic": ("n_critic", "n"), "gp_weight": ("penalty", "weight")},
+    )
+)
+
+
+def discriminator_bce_unhalved(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor
+) -> torch.Tensor:
+    """BCE(real) + BCE(fake), without `discriminator_bce`'s 1/2: the consensus authors' d_loss
+    (their train.py, gan_type "standard"). The scale matters here: it sets the weight of the
+    consensus term against the gradient, so their reg_param 10 holds for their losses."""
+    return 2.0 * discriminator_bce(real_logits, fake_logits)
+
+
+CONSENSUS = "Mescheder, Nowozin & Geiger 2017; code TheNumericsOfGANs (optimizer.py, train.py)"
+register(
+    Objective(
+        name="gan_consensus",
+        label="GAN, consensus optimisation",
+        d_cost=discriminator_bce_unhalved,
+        g_cost=generator_nonsaturating,
+        update="consensus",
+        optimiser=Optimiser(
+            torch.optim.RMSprop,
+            1e-4,
+            (("alpha", 0.9), ("eps", 1e-10)),  # tf.train.RMSPropOptimizer's decay and epsilon
+            f"{CONSENSUS}: RMSProp 1e-4 (CIFAR-10 and the mixture of Gaussians)",
+        ),
+        source=f"{CONSENSUS}: RMSProp on g + reg_param grad(1/2 ||g||^2), reg_param 10",
+        g_cost_scale=2.0,  # their g_loss: BCE(1, D(G(z))) without the tutorial's 1/2
+        divergence=js_divergence,
+        consensus_weight=10.0,
+        tunable={"consensus_weight": ("consensus_weight", "")},
     )
 )

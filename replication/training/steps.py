@@ -2,6 +2,7 @@
 
 simultaneous: the 2014 code's step (AdversaryCost2, k = 1): D and G from one minibatch.
 alternating:  DCGAN/WGAN: n_critic updates of D, then one of G with new noise.
+consensus:    the simultaneous gradients plus weight * grad(1/2 ||g||^2) (Mescheder et al. 2017).
 
 A step returns [d_loss, g_loss, D(x) stat, D(G(z)) stat] as one device tensor: no host sync.
 """
@@ -106,6 +107,52 @@ def alternating_step(
         return torch.stack([d_loss.detach(), g_loss.detach(), real_o.mean(), fake_o.mean()])
 
 
+def consensus_step(
+    gan: GAN,
+    x: torch.Tensor,
+    g_cost: GeneratorCost,
+    d_cost: DiscriminatorCost,
+    weight: float,
+    g_cost_scale: float = 1.0,
+    update_g: bool = True,
+) -> torch.Tensor:
+    """Consensus optimisation (Mescheder, Nowozin & Geiger 2017): the simultaneous step's
+    gradients g of both costs from one minibatch, each parameter moved along
+    g + weight * grad(1/2 ||g||^2), as the authors' `ConsensusOptimizer` (TheNumericsOfGANs,
+    consensus_gan/optimizer.py). The second term costs a second backward pass through the
+    gradient graph. Returns [d_loss, g_loss, mean D(x), mean D(G(z))] as one device tensor.
+    """
+    G, D = gan.generator, gan.discriminator
+    fake = G(G.sample_noise(x.shape[0], x.device))
+    logits = D(torch.cat([x, fake]))
+    real_l, fake_l = logits[: x.shape[0]], logits[x.shape[0] :]
+    d_loss = d_cost(real_l, fake_l)
+    g_loss = g_cost_scale * g_cost(fake_l)
+    params = list(D.parameters())
+    grads = list(torch.autograd.grad(d_loss, params, create_graph=True))
+    if update_g:
+        g_params = list(G.parameters())
+        params += g_params
+        grads += torch.autograd.grad(g_loss, g_params, create_graph=True)
+    half_sq_norm = 0.5 * sum((g * g).sum() for g in grads)
+    j_grads = torch.autograd.grad(half_sq_norm, params, allow_unused=True)
+    for p, g, j in zip(params, grads, j_grads, strict=True):
+        p.grad = (g if j is None else g + weight * j).detach()
+    gan.opt_d.step()
+    if update_g:
+        gan.opt_g.step()
+        gan.g_step += 1
+    with torch.no_grad():
+        return torch.stack(
+            [
+                d_loss.detach(),
+                g_loss.detach(),
+                torch.sigmoid(real_l).mean(),
+                torch.sigmoid(fake_l).mean(),
+            ]
+        )
+
+
 @dataclass(frozen=True)
 class UpdateRule:
     """One training update of `gan` on the minibatch `x`, and the names of the stats it returns
@@ -136,10 +183,26 @@ def _alternating(obj: Objective, train_generator: bool) -> UpdateRule:
     return UpdateRule(step, ("d_loss", "g_loss", "critic_real", "critic_fake"))
 
 
+def _consensus(obj: Objective, train_generator: bool) -> UpdateRule:
+    def step(gan: GAN, x: torch.Tensor) -> torch.Tensor:
+        return consensus_step(
+            gan,
+            x,
+            obj.g_cost,
+            obj.d_cost,
+            obj.consensus_weight,
+            obj.g_cost_scale,
+            update_g=train_generator,
+        )
+
+    return UpdateRule(step, ("d_loss", "g_loss", "d_real", "d_fake"))
+
+
 # an objective names its rule; a new rule is one entry here
 UPDATE_RULES: dict[str, Callable[[Objective, bool], UpdateRule]] = {
     "simultaneous": _simultaneous,
     "alternating": _alternating,
+    "consensus": _consensus,
 }
 
 
