@@ -80,3 +80,45 @@ def test_re_evaluating_a_run_keeps_its_parked_state(tmp_path):
     RunStore(cfg, results_dir=tmp_path / "results", run_name="run").commit()  # evaluated again
     kept = json.loads((parked_dir(ckpt) / "manifest.json").read_text())
     assert kept == manifest and (parked_dir(ckpt) / "last.pt").is_file()
+
+
+def test_best_equal_to_the_committed_generator_is_not_stored_twice(tmp_path):
+    import hashlib
+    import io
+
+    ckpt = tmp_path / "results" / "parzen_mnist" / "_checkpoints" / "run"
+    ckpt.mkdir(parents=True)
+    gen = {"w": torch.arange(6.0).reshape(2, 3), "b": torch.ones(2)}
+    torch.save({"epoch": 9}, ckpt / "last.pt")
+    torch.save({"generator": gen, "epoch": 5, "valid_ll": 1.5}, ckpt / "best.pt")
+    run = tmp_path / "results" / "parzen_mnist" / "run"
+    (run / "weights").mkdir(parents=True)
+    buf = io.BytesIO()
+    torch.save(gen, buf)
+    (run / "weights" / "generator.pt").write_bytes(buf.getvalue())
+    record = {"path": "weights/generator.pt", "sha256": hashlib.sha256(buf.getvalue()).hexdigest()}
+    (run / "provenance.json").write_text(json.dumps({"weights": {"generator": record}}))
+
+    manifest = park(ckpt)
+    assert manifest["best.pt"] == {"from_weights": "generator", "epoch": 5, "valid_ll": 1.5}
+    assert not (parked_dir(ckpt) / "best.pt").exists()
+    for p in ckpt.glob("*.pt"):
+        p.unlink()
+    assert unpark(ckpt)
+    best = torch.load(ckpt / "best.pt", weights_only=False)
+    assert best["epoch"] == 5 and best["valid_ll"] == 1.5
+    assert all(torch.equal(best["generator"][k], gen[k]) for k in gen)
+
+    # another generator in best.pt than the committed one: copied as it is
+    torch.save(
+        {"generator": {"w": torch.zeros(2, 3), "b": torch.ones(2)}, "epoch": 6}, ckpt / "best.pt"
+    )
+    assert isinstance(park(ckpt)["best.pt"], str)
+    # committed weights altered after parking: unpark refuses rather than rebuild from them
+    torch.save({"generator": gen, "epoch": 5, "valid_ll": 1.5}, ckpt / "best.pt")
+    park(ckpt)
+    (run / "weights" / "generator.pt").write_bytes(b"changed")
+    for p in ckpt.glob("*.pt"):
+        p.unlink()
+    with pytest.raises(ConfigError, match="SHA-256"):
+        unpark(ckpt)
