@@ -1,4 +1,4 @@
-"""Sessions: reproduce, notebook, book, tests, slow, slurm, lint, bench, data.
+"""Sessions: reproduce, verify, notebook, book, tests, slow, slurm, lint, bench, data.
 
 Every session runs in ONE project virtualenv, `.venv/`, created on first use: torch is a multi-GB
 install, so it is installed once, not once per session. The venv is refreshed when
@@ -6,6 +6,7 @@ install, so it is installed once, not once per session. The venv is refreshed wh
 
     nox -s reproduce                      # every chapter (quick on CPU, paper on GPU), the book
     nox -s reproduce -- --profile paper   # the published budgets
+    nox -s verify                         # the fresh runs against the committed seed ensembles
     nox -s notebook -- loss_saturation -p epochs 10   # one chapter, new parameters; the book
     nox -s tests                          # the test suite (nox -s slow: the long checks)
     nox -s slurm                          # seed sweeps through a real SLURM (root)
@@ -128,6 +129,20 @@ def reproduce(session: nox.Session) -> None:
             f"chapters that failed: {failed} (their last good results, if any, are kept and the "
             "book shows them; the error of each is printed above)"
         )
+    session.log(
+        f"next: `nox -s verify -- --profile {profile}` compares these runs with the committed "
+        "seed ensembles, number by number"
+    )
+
+
+@nox.session(venv_backend="none")
+def verify(session: nox.Session) -> None:
+    """`nox -s verify [-- CHAPTER ... --profile P --run NAME]`: each chapter's fresh run against
+    its profile's committed seed ensemble (results/<chapter>/<profile>-seeds/), number by
+    number; fails when a number lies outside its band."""
+    py = _project_python(session)
+    profile, rest = _profile(session)
+    session.run(py, "-m", "replication", "verify", *rest, "--profile", profile, external=True)
 
 
 @nox.session(venv_backend="none")

@@ -1,4 +1,4 @@
-"""Command line: `python -m replication {params,notebook,train,sweep,aggregate,book,data} ...`.
+"""Command line: `python -m replication {params,notebook,train,sweep,aggregate,verify,book,...}`.
 
 The same config classes as the notebooks, so `-p key value` is checked the same way.
 """
@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     from replication.runs import sweep_cli
 
     sweep_cli.add_parsers(sub, chapters.names())
+    from replication.runs import verify_cli
+
+    verify_cli.add_parser(sub, chapters.names())
     args = ap.parse_args(argv)
     if getattr(args, "deterministic", False):
         from replication.runs import determinism
@@ -136,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"parked {len(manifest)} file(s) in {parked_dir(ckpt)}: commit that folder")
         elif args.cmd in ("sweep", "aggregate"):
             return sweep_cli.run(args)
+        elif args.cmd == "verify":
+            return verify_cli.run(args, chapters.names())
         elif args.cmd == "data":
             from replication.datasets.mnist import download_mnist, locate_mnist
 

@@ -1,0 +1,267 @@
+"""Is a fresh run inside the committed seed ensemble? Number by number, against
+`results/<chapter>/<profile>-seeds/summary.json`.
+
+A GAN's number from one run is one draw over seeds (and, on a CPU, over thread counts: float sums
+depend on them), so a fresh run is checked against the spread of the committed seeds, not
+against one committed run.
+
+**The band** for a number with n seeds, mean m and sample sd s is the Student-t prediction
+interval for one more draw, `m ± t(0.995, n-1) · s · sqrt(1 + 1/n)`: a run from the same
+distribution lands inside it 99 % of the time under a normal model, whatever n is. Simpler
+bands fail exactly where this project is, at 3 seeds: in a simulation of normal draws, a new
+draw falls outside mean ± 3 sd 12 % of the time and outside the seed range widened by one sd
+23 % of the time, so a check of ~50 numbers would cry wolf several times on every honest run.
+The price is width at small n (11.5 sd at n = 3, 5.0 at 5, 3.4 at 10): more seeds make the check
+sharper, and the table prints n and the band so a reader sees how sharp it is. A number that is
+the same in every seed (a count set by the config) must be equal. A yes/no is inside when at
+least one committed seed gave the same answer.
+
+**Exact mode**: a run made with `--deterministic` for a seed the ensemble holds is compared with
+that seed's committed values for equality, every number and every bit (same machine type and
+library versions assumed; the check says when provenance shows otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from replication.config import ConfigError
+from replication.runs import aggregate as agg
+
+LEVEL = 0.99  # probability that a draw from the committed distribution lands inside its band
+# how long, where and at which commit a run went: bookkeeping, not results
+NOT_COMPARED = re.compile(r"(^|[._])(started_utc|git_\w+|device|run_name)$|time_s($|_)")
+
+
+def compared(key: str) -> bool:
+    return not NOT_COMPARED.search(key)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One number (or yes/no) of the fresh run against the ensemble."""
+
+    key: str
+    fresh: Any
+    committed: str  # the ensemble's value as a reader reads it
+    band: str
+    inside: bool | None  # None: nothing to compare against (e.g. one seed, no sd)
+
+
+def t_quantile(p: float, dof: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(p, dof))
+
+
+def band(stat: dict[str, Any], level: float = LEVEL) -> tuple[float, float] | None:
+    """The prediction band of a numeric ensemble entry (`mean`, `sd`, `n`); None below 2 seeds."""
+    n, sd, mean = stat.get("n", 0), stat.get("sd"), stat.get("mean")
+    if n < 2 or sd is None or mean is None:
+        return None
+    half = t_quantile(0.5 + level / 2, n - 1) * sd * math.sqrt(1 + 1 / n)
+    return mean - half, mean + half
+
+
+def fmt(x: Any) -> str:
+    if isinstance(x, bool) or x is None:
+        return {True: "yes", False: "no", None: "none"}[x]
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return str(x)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def check_number(key: str, fresh: Any, stat: dict[str, Any], level: float = LEVEL) -> Check:
+    committed = f"{fmt(stat['mean'])} ± {fmt(stat['sd'])} (n={stat['n']})"
+    if stat.get("sd") == 0:  # the same in every seed: set by the config, so it must be equal
+        return Check(
+            key, fresh, fmt(stat["mean"]) + f" (n={stat['n']})", "equal", fresh == stat["mean"]
+        )
+    b = band(stat, level)
+    if b is None:
+        return Check(key, fresh, committed, "none (1 seed)", None)
+    shown = f"[{fmt(b[0])}, {fmt(b[1])}]"
+    if not _is_number(fresh) or not math.isfinite(fresh):
+        return Check(key, fresh, committed, shown, False)
+    return Check(key, fresh, committed, shown, b[0] <= fresh <= b[1])
+
+
+def check_yes_no(key: str, fresh: Any, stat: dict[str, Any]) -> Check:
+    k, n = stat["true"], stat["n"]
+    same = k if fresh is True else n - k if fresh is False else 0
+    return Check(key, fresh, f"yes in {k} of {n}", "seen in a seed", same > 0)
+
+
+def flat_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """A run's summary keyed as the aggregate keys it (nested dicts as `a.b`)."""
+    return agg._flatten({k: v for k, v in summary.items() if k not in agg.META_KEYS})
+
+
+def compare_band(
+    summary: dict[str, Any], aggregate: dict[str, Any], level: float = LEVEL
+) -> list[Check]:
+    """Every number and yes/no of the ensemble, with the fresh run's value against its band.
+    Strings and lists are not compared (they name things or repeat per-fold detail)."""
+    fresh = flat_summary(summary)
+    out = []
+    for key, stat in aggregate["metrics"].items():
+        if not compared(key):
+            continue
+        value = fresh.get(key)
+        if "mean" in stat:
+            out.append(check_number(key, value, stat, level))
+        elif "true" in stat:
+            out.append(check_yes_no(key, value, stat))
+    return out
+
+
+def compare_exact(summary: dict[str, Any], aggregate: dict[str, Any], seed: int) -> list[Check]:
+    """Every compared value of the fresh run against committed seed `seed`'s, for equality."""
+    if seed not in aggregate.get("seeds_aggregated", []):
+        raise ConfigError(
+            f"seed {seed} is not in the committed ensemble (seeds "
+            f"{aggregate.get('seeds_aggregated')}): exact comparison needs one of them"
+        )
+    fresh = flat_summary(summary)
+    out = []
+    for key, stat in aggregate["metrics"].items():
+        if not compared(key):
+            continue
+        want = stat["values"].get(str(seed)) if "values" in stat else stat.get("value")
+        got = fresh.get(key)
+        out.append(Check(key, got, fmt(want), "equal", _same(got, want)))
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality as JSON holds it: bit for bit for floats (NaN was written as null)."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def table(checks: list[Check]) -> pd.DataFrame:
+    rows = [
+        {
+            "number": c.key,
+            "this run": fmt(c.fresh),
+            "committed seeds": c.committed,
+            "band": c.band,
+            "inside": {True: "yes", False: "NO", None: "-"}[c.inside],
+        }
+        for c in checks
+    ]
+    return pd.DataFrame(rows, columns=["number", "this run", "committed seeds", "band", "inside"])
+
+
+# -- reading a chapter's runs ---------------------------------------------------------------------
+
+
+@dataclass
+class ChapterCheck:
+    chapter: str
+    run: str
+    mode: str  # "band" or "exact"
+    checks: list[Check]
+    notes: list[str]
+
+    @property
+    def outside(self) -> list[Check]:
+        return [c for c in self.checks if c.inside is False]
+
+
+def _read(path: Path, what: str, fix: str) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"no {what} at {path}; {fix}") from None
+    except ValueError as e:
+        raise ConfigError(f"{what} at {path} is not valid JSON ({e})") from None
+
+
+def ensemble_path(results_dir: Path, chapter: str, profile: str) -> Path:
+    return agg.aggregate_dir(results_dir, chapter, profile) / "summary.json"
+
+
+def verify_chapter(
+    results_dir: Path, chapter: str, profile: str, run: str | None = None, mode: str = "auto"
+) -> ChapterCheck:
+    """Compare `results/<chapter>/<run>` (default: the profile's run, as `nox -s reproduce`
+    writes it) with the profile's committed ensemble. `mode`: auto (exact for a run made with
+    `--deterministic` whose seed the ensemble holds, else band), band or exact."""
+    if mode not in ("auto", "band", "exact"):
+        raise ConfigError(f"mode must be auto, band or exact, got {mode!r}")
+    run = run or profile
+    ens = _read(
+        ensemble_path(results_dir, chapter, profile),
+        f"committed {profile} seed ensemble of {chapter}",
+        f"make one with `python -m replication sweep {chapter} --profile {profile} --seeds 0-2`",
+    )
+    run_dir = Path(results_dir) / chapter / run
+    fix = f"run `python -m replication notebook {chapter} --profile {profile}` (or name --run)"
+    summary = _read(run_dir / "summary.json", f"run {chapter}/{run}", fix)
+    prov = _read(run_dir / "provenance.json", f"provenance of {chapter}/{run}", fix)
+    seed = int(prov.get("seed", summary.get("seed", 0)))
+    notes = _config_notes(results_dir, chapter, profile, ens, prov)
+    if mode == "auto":
+        exact = prov.get("deterministic") and seed in ens.get("seeds_aggregated", [])
+        mode = "exact" if exact else "band"
+    if mode == "exact":
+        notes += _exactness_notes(results_dir, chapter, profile, seed, prov)
+        checks = compare_exact(summary, ens, seed)
+    else:
+        checks = compare_band(summary, ens)
+    if not ens.get("complete", True):
+        notes.append(f"the committed ensemble is incomplete (failed seeds: {ens.get('failed')})")
+    return ChapterCheck(chapter, run, mode, checks, notes)
+
+
+def _seed_provenance(results_dir: Path, chapter: str, profile: str, seed: int) -> dict | None:
+    try:
+        path = Path(results_dir) / chapter / agg.run_name(profile, seed) / "provenance.json"
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _config_notes(results_dir, chapter, profile, ens, prov) -> list[str]:
+    """Refuse a comparison across configurations: it would say nothing."""
+    seeds = ens.get("seeds_aggregated") or []
+    ref = _seed_provenance(results_dir, chapter, profile, seeds[0]) if seeds else None
+    if ref is None:
+        return ["the committed seed runs' provenance was not found: configuration not checked"]
+    diff = agg.config_differences(prov.get("config", {}), ref["config"], agg.budget_fields(chapter))
+    if diff:
+        shown = ", ".join(f"{k}={v!r} (seeds: {w!r})" for k, (v, w) in diff.items())
+        raise ConfigError(
+            f"{chapter}: this run's configuration differs from the committed seeds' ({shown}); "
+            "re-run it with the profile's values, or compare it with an ensemble of its own"
+        )
+    return []
+
+
+def _exactness_notes(results_dir, chapter, profile, seed, prov) -> list[str]:
+    """Exact equality needs the same arithmetic: say where provenance shows it differs."""
+    ref = _seed_provenance(results_dir, chapter, profile, seed)
+    if ref is None:
+        return [f"seed {seed}'s committed provenance was not found"]
+    notes = []
+    for key in ("device_type", "torch_threads", "deterministic"):
+        if ref.get(key) != prov.get(key):
+            notes.append(f"{key}: committed {ref.get(key)!r}, this run {prov.get(key)!r}")
+    ours, theirs = prov.get("versions", {}), ref.get("versions", {})
+    for lib in ("torch", "numpy", "scipy", "python"):
+        if ours.get(lib) != theirs.get(lib):
+            notes.append(f"{lib} {ours.get(lib)} here, {theirs.get(lib)} in the committed run")
+    if notes:
+        notes.insert(0, "bit-identical results need the same arithmetic, and it differs:")
+    return notes

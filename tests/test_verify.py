@@ -1,0 +1,193 @@
+"""`verify`: a fresh run against a committed seed ensemble, on fake summaries (no training)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from replication.__main__ import main
+from replication.config import ConfigError
+from replication.runs import aggregate as agg
+from replication.runs import verify as v
+
+CH = "loss_saturation"
+CONFIG = {"profile": "quick", "seed": 0, "device": "auto", "data_dir": None, "epochs": 5}
+
+
+def _summary(seed: int, ll: float, *, flips: bool = False, **extra) -> dict:
+    return {
+        "parzen_ll": ll,
+        "epochs": 5,
+        "nested": {"grad": 0.1 * (seed + 1)},
+        "reproduced": flips,
+        "dataset": "MNIST",
+        "per_fold": [1.0, 2.0],
+        "wall_time_s": 60.0 + seed,
+        "train_time_s_total": 50.0 + seed,
+        "device": f"cpu ({seed} cores)",
+        "git_dirty": seed == 1,
+        "seed": seed,
+        "run_name": f"quick-seed{seed}",
+        **extra,
+    }
+
+
+ENSEMBLE = {0: _summary(0, -60.0), 1: _summary(1, -58.0), 2: _summary(2, -62.0)}
+
+
+def _aggregate() -> dict:
+    return agg.aggregate(CH, "quick", ENSEMBLE)
+
+
+def _by_key(checks):
+    return {c.key: c for c in checks}
+
+
+def test_band_is_the_t_prediction_interval():
+    """t(0.995, 2) = 9.925 (any t table): the band at n = 3 is ±9.925 · sd · sqrt(4/3)."""
+    lo, hi = v.band({"mean": 1.0, "sd": 2.0, "n": 3})
+    assert hi - 1.0 == pytest.approx(9.9248 * 2.0 * math.sqrt(4 / 3), rel=1e-4)
+    assert 1.0 - lo == pytest.approx(hi - 1.0)
+    assert v.band({"mean": 1.0, "sd": None, "n": 1}) is None
+
+
+def test_band_holds_a_new_seed_99_percent_of_the_time():
+    """The promise in the docstring, checked by simulation: normal draws, 3 seeds each."""
+    rng = np.random.default_rng(0)
+    inside = 0
+    trials = 4000
+    for _ in range(trials):
+        x = rng.normal(size=4)
+        stat = {"mean": float(x[:3].mean()), "sd": float(x[:3].std(ddof=1)), "n": 3}
+        lo, hi = v.band(stat)
+        inside += lo <= x[3] <= hi
+    assert 0.984 < inside / trials < 0.996
+
+
+def test_numbers_inside_and_outside_their_band():
+    a = _aggregate()
+    fresh = _summary(0, -61.0, nested={"grad": 5.0})
+    checks = _by_key(v.compare_band(fresh, a))
+    assert checks["parzen_ll"].inside is True
+    assert checks["nested.grad"].inside is False  # mean 0.2, sd 0.1: band about ±1.15
+    assert checks["epochs"].inside is True and checks["epochs"].band == "equal"
+    far = _by_key(v.compare_band(_summary(0, -200.0), a))
+    assert far["parzen_ll"].inside is False
+
+
+def test_a_count_set_by_the_config_must_be_equal():
+    checks = _by_key(v.compare_band(_summary(0, -60.0, epochs=6), _aggregate()))
+    assert checks["epochs"].inside is False
+
+
+def test_bookkeeping_strings_and_lists_are_not_compared():
+    keys = {c.key for c in v.compare_band(_summary(0, -60.0), _aggregate())}
+    assert keys == {"parzen_ll", "epochs", "nested.grad", "reproduced"}
+    for key in ("wall_time_s", "train_time_s_total", "git_dirty", "device", "a.device"):
+        assert not v.compared(key), key
+    assert v.compared("time_steps") and v.compared("final_quality.gan-dcgan")
+
+
+def test_a_yes_no_is_inside_when_some_seed_said_the_same():
+    ens = {0: _summary(0, -60.0, flips=True), 1: _summary(1, -58.0), 2: _summary(2, -62.0)}
+    a = agg.aggregate(CH, "quick", ens)
+    for fresh, ok in ((True, True), (False, True)):
+        got = _by_key(v.compare_band(_summary(0, -60.0, flips=fresh), a))["reproduced"]
+        assert got.inside is ok and got.committed == "yes in 1 of 3"
+    every_no = _aggregate()  # no seed said yes
+    got = _by_key(v.compare_band(_summary(0, -60.0, flips=True), every_no))["reproduced"]
+    assert got.inside is False
+
+
+def test_a_missing_or_non_finite_number_is_outside():
+    fresh = _summary(0, -60.0)
+    del fresh["parzen_ll"]
+    assert _by_key(v.compare_band(fresh, _aggregate()))["parzen_ll"].inside is False
+    fresh["parzen_ll"] = float("nan")
+    assert _by_key(v.compare_band(fresh, _aggregate()))["parzen_ll"].inside is False
+
+
+def test_one_seed_gives_no_band():
+    a = agg.aggregate(CH, "quick", {0: ENSEMBLE[0]})
+    got = _by_key(v.compare_band(_summary(0, -70.0), a))["parzen_ll"]
+    assert got.inside is None and "1 seed" in got.band
+
+
+def test_exact_mode_wants_every_bit():
+    a = _aggregate()
+    same = json.loads(json.dumps(ENSEMBLE[1]))
+    assert all(c.inside for c in v.compare_exact(same, a, 1))
+    off = dict(same, nested={"grad": math.nextafter(0.2, 1.0)})  # one bit off
+    bad = [c.key for c in v.compare_exact(off, a, 1) if not c.inside]
+    assert bad == ["nested.grad"]
+    with pytest.raises(ConfigError, match="seed 7 is not in the committed ensemble"):
+        v.compare_exact(same, a, 7)
+
+
+# -- a results folder as a sweep and `nox -s reproduce` leave it ---------------------------------
+
+
+def _write_run(root, name, summary, seed, config=None, **prov):
+    d = root / CH / name
+    d.mkdir(parents=True)
+    (d / "summary.json").write_text(json.dumps(summary))
+    provenance = {"seed": seed, "config": {**CONFIG, "seed": seed, **(config or {})}}
+    provenance.update({"device_type": "cpu", "torch_threads": 1, "versions": {"torch": "x"}})
+    (d / "provenance.json").write_text(json.dumps({**provenance, **prov}))
+
+
+@pytest.fixture
+def results(tmp_path):
+    root = tmp_path / "results"
+    for s, summ in ENSEMBLE.items():
+        _write_run(root, f"quick-seed{s}", summ, s, deterministic=True)
+    agg.write_aggregate(root, _aggregate())
+    return root
+
+
+def test_a_fresh_run_is_checked_against_the_band(results):
+    _write_run(results, "quick", _summary(0, -61.0), 0, torch_threads=2)
+    res = v.verify_chapter(results, CH, "quick")
+    assert res.mode == "band" and not res.outside and res.run == "quick"
+    table = v.table(res.checks)
+    assert list(table.columns) == ["number", "this run", "committed seeds", "band", "inside"]
+    assert table.set_index("number").loc["parzen_ll", "committed seeds"] == "-60 ± 2 (n=3)"
+
+
+def test_a_deterministic_seed_run_is_checked_for_equality(results):
+    _write_run(results, "repro-seed2", ENSEMBLE[2], 2, deterministic=True)
+    res = v.verify_chapter(results, CH, "quick", run="repro-seed2")
+    assert res.mode == "exact" and not res.outside and not res.notes
+    _write_run(results, "repro2-seed2", dict(ENSEMBLE[2], parzen_ll=-62.0000001), 2,
+               deterministic=True, torch_threads=2)  # fmt: skip
+    res = v.verify_chapter(results, CH, "quick", run="repro2-seed2")
+    assert [c.key for c in res.outside] == ["parzen_ll"]
+    assert any("torch_threads" in n for n in res.notes)
+
+
+def test_a_run_of_another_configuration_is_refused(results):
+    _write_run(results, "quick", _summary(0, -61.0), 0, config={"epochs": 9})
+    with pytest.raises(ConfigError, match=r"epochs=9 \(seeds: 5\)"):
+        v.verify_chapter(results, CH, "quick")
+
+
+def test_missing_inputs_say_what_to_run(tmp_path, results):
+    with pytest.raises(ConfigError, match="python -m replication sweep parzen_tfd"):
+        v.verify_chapter(results, "parzen_tfd", "quick")
+    with pytest.raises(ConfigError, match=f"python -m replication notebook {CH}"):
+        v.verify_chapter(results, CH, "quick")
+
+
+def test_the_command_prints_a_table_and_fails_when_outside(results, capsys):
+    _write_run(results, "quick", _summary(0, -61.0), 0)
+    assert main(["verify", "--profile", "quick", "--results-dir", str(results)]) == 0
+    out = capsys.readouterr().out
+    assert "parzen_ll" in out and "4 of 4 inside" in out and "every number inside" in out
+    _write_run(results, "far", _summary(0, -300.0), 0)
+    argv = ["verify", CH, "--profile", "quick", "--run", "far", "--results-dir", str(results)]
+    assert main(argv) == 1
+    assert "OUTSIDE: parzen_ll" in capsys.readouterr().out
+    assert main(["verify", "nope", "--results-dir", str(results)]) == 2
