@@ -28,8 +28,17 @@ from replication.training.losses import (
     js_estimate,
 )
 from replication.training.optim import ClassicMomentumSGD
+from replication.training.stabilisers import Stabiliser
 from replication.training.state import GAN
 from replication.training.steps import UPDATE_RULES, DiscriminatorCost, Penalty
+from replication.training.variants import (
+    EbganMargin,
+    FganBound,
+    FganDiscriminator,
+    FganGenerator,
+    OneSidedSmoothing,
+    ebgan_generator,
+)
 
 WGAN = "Arjovsky, Chintala & Bottou 2017, Algorithm 1"
 WGAN_CODE = "WassersteinGAN main.py (martinarjovsky)"
@@ -144,12 +153,15 @@ class Objective:
     divergence: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     tunable: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     consensus_weight: float = 0.0  # consensus rule only: gamma of g + gamma grad(1/2 ||g||^2)
+    stabiliser: Stabiliser | None = None  # stabilised rule only: Salimans / Metz hooks
 
     def __post_init__(self) -> None:
         if self.update not in UPDATE_RULES:
             raise ValueError(f"{self.name}: update must be one of {list(UPDATE_RULES)}")
         if self.penalty is not None and self.update != "alternating":
             raise ValueError(f"{self.name}: a critic penalty needs the alternating rule")
+        if (self.stabiliser is not None) != (self.update == "stabilised"):
+            raise ValueError(f"{self.name}: a stabiliser goes with the stabilised rule")
         if (self.consensus_weight != 0.0) != (self.update == "consensus"):
             raise ValueError(f"{self.name}: a consensus weight goes with the consensus rule")
 
@@ -314,4 +326,110 @@ register(
         consensus_weight=10.0,
         tunable={"consensus_weight": ("consensus_weight", "")},
     )
+)
+
+
+# -- the mode-collapse chapter's methods (sources in each entry; hyperparameters a paper does not
+# give are marked "chosen" and set by the chapter's config) ------------------------------------
+_DCGAN_ADAM = Optimiser(
+    torch.optim.Adam, 2e-4, (("betas", (0.5, 0.999)),), "DCGAN (Radford et al. 2016)"
+)
+SALIMANS = "Salimans et al. 2016, Improved techniques for training GANs"
+
+
+def _toy_gan(name: str, label: str, source: str, **fields: Any) -> Objective:
+    """A GAN variant with the alternating rule, DCGAN's Adam and the JS estimate unless set."""
+    base: dict[str, Any] = {
+        "d_cost": discriminator_bce,
+        "g_cost": generator_nonsaturating,
+        "update": "alternating",
+        "optimiser": _DCGAN_ADAM,
+        "divergence": js_divergence,
+    }
+    return register(Objective(name=name, label=label, source=source, **{**base, **fields}))
+
+
+_toy_gan(
+    "gan_minimax",
+    "GAN, minimax G cost",
+    "Goodfellow et al. 2014, Eq. 1: G minimises E log(1 - D(G(z))); alternating, DCGAN's Adam",
+    g_cost=GENERATOR_COSTS["minimax"],
+)
+_toy_gan(
+    "ebgan",
+    "EBGAN (margin loss, autoencoder D)",
+    "Zhao, Mathieu & LeCun 2017, Eq. 1-2: L_D = D(x) + [m - D(G(z))]^+, L_G = D(G(z)), "
+    "D(x) an autoencoder's reconstruction error; m chosen by the chapter",
+    d_cost=EbganMargin(1.0),
+    g_cost=ebgan_generator,
+    divergence=None,
+    tunable={"margin": ("d_cost", "margin")},
+)
+for _f, _label in (
+    ("kl", "KL"),
+    ("reverse_kl", "reverse KL"),
+    ("js", "Jensen-Shannon"),
+    ("pearson", "Pearson chi^2"),
+):
+    _toy_gan(
+        f"fgan_{_f}",
+        f"f-GAN, {_label}",
+        "Nowozin, Cseke & Tomioka 2016, Eq. 6 with Table 2's output activation and conjugate; "
+        "G maximises E g_f(V(G(z))) (Sec. 3.2)",
+        d_cost=FganDiscriminator(_f),
+        g_cost=FganGenerator(_f),
+        divergence=FganBound(_f),
+    )
+_toy_gan(
+    "feature_matching",
+    "Feature matching",
+    f"{SALIMANS}, Sec. 3.1: G minimises ||E f(x) - E f(G(z))||^2 on D's last hidden layer",
+    update="stabilised",
+    stabiliser=Stabiliser(feature_matching=True),
+)
+_toy_gan(
+    "minibatch_discrimination",
+    "Minibatch discrimination",
+    f"{SALIMANS}, Sec. 3.2: D's minibatch layer (in the network); real and fake minibatches "
+    "pass D separately",
+    update="stabilised",
+    stabiliser=Stabiliser(),
+)
+_toy_gan(
+    "historical_averaging",
+    "Historical averaging",
+    f"{SALIMANS}, Sec. 3.3: each cost + w ||theta - mean of past thetas||^2; w chosen",
+    update="stabilised",
+    stabiliser=Stabiliser(history_weight=1.0),
+    tunable={"history_weight": ("stabiliser", "history_weight")},
+)
+_toy_gan(
+    "one_sided_smoothing",
+    "One-sided label smoothing",
+    f"{SALIMANS}, Sec. 3.4: real targets 0.9, fake targets 0",
+    d_cost=OneSidedSmoothing(0.9),
+)
+_toy_gan(
+    "virtual_batch_norm",
+    "Virtual batch normalisation",
+    f"{SALIMANS}, Sec. 3.5: G's hidden layers normalised by a fixed reference batch "
+    "(in the network)",
+)
+_toy_gan(
+    "unrolled_gan",
+    "Unrolled GAN",
+    "Metz, Poole, Pfau & Sohl-Dickstein 2017, Eq. 5-7: G minimises the GAN value f at D's "
+    "parameters after k gradient steps (minimax G cost, as the authors' demo)",
+    g_cost=GENERATOR_COSTS["minimax"],
+    update="stabilised",
+    stabiliser=Stabiliser(unroll_steps=10, unroll_lr=1e-4),
+    tunable={
+        "unroll_steps": ("stabiliser", "unroll_steps"),
+        "unroll_lr": ("stabiliser", "unroll_lr"),
+    },
+)
+_toy_gan(
+    "conditional_gan",
+    "Conditional GAN",
+    "Mirza & Osindero 2014, Eq. 2: the label y is an input of both G and D (in the networks)",
 )
