@@ -65,3 +65,35 @@ class Mlp(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)
+
+
+class Mixture1DGenerator(Sampling, nn.Module):
+    """A fixed 1-D Gaussian mixture as a generator: z = (u, e), u ~ U[0, 1] picks the
+    component by its weight, e ~ N(0, 1) places the point; x = mean_k + std_k e. A p_g with a
+    closed-form density, for Theorem 1 of Goodfellow et al. 2014 (the discriminator trains
+    against it frozen; `means` is a parameter only so that an optimiser can hold it)."""
+
+    noise_dim = 2
+
+    def __init__(
+        self, weights: tuple[float, ...], means: tuple[float, ...], stds: tuple[float, ...]
+    ) -> None:
+        super().__init__()
+        self.register_buffer("edges", torch.cumsum(torch.tensor(weights), 0)[:-1].contiguous())
+        self.means = nn.Parameter(torch.tensor(means))
+        self.register_buffer("stds", torch.tensor(stds))
+
+    def sample_noise(
+        self, n: int, device: torch.device | str, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        return torch.cat(
+            [
+                torch.rand(n, 1, device=device, generator=generator),
+                torch.randn(n, 1, device=device, generator=generator),
+            ],
+            dim=1,
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        k = torch.bucketize(z[:, 0].contiguous(), self.edges)
+        return (self.means[k] + self.stds[k] * z[:, 1]).unsqueeze(1)
