@@ -59,18 +59,27 @@ class Mixture:
         return torch.tensor(self.centres, dtype=torch.float32, device=device)
 
     def sample(
-        self, n: int, device: torch.device | str, seed: int, seeds: int | None = None
+        self,
+        n: int,
+        device: torch.device | str,
+        seed: int,
+        seeds: int | None = None,
+        labelled: bool = False,
     ) -> torch.Tensor:
         """n points, [n, 2]; with `seeds` = S, [n, S, 2], column s drawn from seed `seed + s`
-        (each seed of a batched experiment gets its own data). Drawn on the CPU."""
-        cols = [self._draw(n, seed + s) for s in range(seeds or 1)]
+        (each seed of a batched experiment gets its own data). `labelled` appends the one-hot
+        mode of each point (a conditional GAN's y): [..., 2 + n_modes]. Drawn on the CPU."""
+        cols = [self._draw(n, seed + s, labelled) for s in range(seeds or 1)]
         out = torch.stack(cols, dim=1) if seeds else cols[0]
         return out.to(device)
 
-    def _draw(self, n: int, seed: int) -> torch.Tensor:
+    def _draw(self, n: int, seed: int, labelled: bool) -> torch.Tensor:
         gen = torch.Generator(device="cpu").manual_seed(seed)
         which = torch.randint(self.n_modes, (n,), generator=gen)
-        return self.centre_tensor()[which] + self.std * torch.randn(n, 2, generator=gen)
+        x = self.centre_tensor()[which] + self.std * torch.randn(n, 2, generator=gen)
+        if not labelled:
+            return x
+        return torch.cat([x, torch.nn.functional.one_hot(which, self.n_modes).float()], 1)
 
 
 def ring(n_modes: int = 8, radius: float = 1.0, std: float = 0.01) -> Mixture:

@@ -75,3 +75,13 @@ def mode_scores_per_seed(
     if samples.dim() != 3:
         raise ValueError(f"batched samples must be [n, seeds, d], got {list(samples.shape)}")
     return [mode_scores(samples[:, s], centres, std, threshold) for s in range(samples.shape[1])]
+
+
+def label_accuracy(
+    samples: torch.Tensor, labels: torch.Tensor, centres: torch.Tensor, std: float
+) -> float:
+    """A conditional generator's accuracy: the fraction of samples [n, d] that are of high
+    quality at the mode their label [n] asked for."""
+    dist = torch.cdist(samples.double(), centres.double()) / std
+    nearest, which = dist.min(dim=1)
+    return float(((nearest < HQ_THRESHOLD_STD) & (which == labels)).double().mean())

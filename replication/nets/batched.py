@@ -44,6 +44,30 @@ def _init_weight(w: torch.Tensor, kind: str, scale: float, gen: torch.Generator)
         raise ValueError(f"unknown init {kind!r}; known: {INITS}")
 
 
+def virtual_batch_norm(h: torch.Tensor, n_ref: int, eps: float = 1e-5) -> torch.Tensor:
+    """Salimans et al. 2016, Sec. 3.5, as their code's VBN: rows [S, n_ref + B, H], the first
+    n_ref the reference batch. Reference rows are normalised by the reference's statistics; each
+    other row by the statistics of the reference together with itself (weight 1 / (n_ref + 1)),
+    so no row depends on the other rows of its minibatch."""
+    ref = h[:, :n_ref]
+    ref_mean, ref_sq = ref.mean(1, keepdim=True), (ref**2).mean(1, keepdim=True)
+    w = 1.0 / (n_ref + 1)
+    x = h[:, n_ref:]
+    mean = (1 - w) * ref_mean + w * x
+    sq = (1 - w) * ref_sq + w * x**2
+    out_ref = (ref - ref_mean) / torch.sqrt(ref_sq - ref_mean**2 + eps)
+    out_x = (x - mean) / torch.sqrt(sq - mean**2 + eps)
+    return torch.cat([out_ref, out_x], dim=1)
+
+
+def minibatch_features(m: torch.Tensor) -> torch.Tensor:
+    """Salimans et al. 2016, Sec. 3.2: m [S, B, K, C] (each row's K kernel vectors) ->
+    o [S, B, K], o_ik = sum over the other rows j of exp(-||m_ik - m_jk||_1). Their code adds
+    1e6 to the self-distance; subtracting the self term exp(0) = 1 is the same."""
+    dist = (m.unsqueeze(2) - m.unsqueeze(1)).abs().sum(-1)  # [S, B, B, K]
+    return torch.exp(-dist).sum(2) - 1.0
+
+
 class BatchedLinear(nn.Module):
     """S linear maps; with `pieces` > 1 a maxout layer (the max over `pieces` linear maps)."""
 
@@ -105,6 +129,7 @@ class BatchedMlp(nn.Module):
         init: str = "torch",
         init_scale: float = 1.0,
         in_scale: float = 1.0,
+        vbn_reference: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -125,21 +150,47 @@ class BatchedMlp(nn.Module):
             )
             for i in range(len(dims) - 1)
         )
+        self.vbn = vbn_reference is not None
+        if vbn_reference is not None:  # Salimans et al. Sec. 3.5: a batch fixed once, [n, S, in]
+            self.register_buffer("vbn_reference", vbn_reference.clone())
+            self.vbn_gain = nn.Parameter(torch.ones(len(hidden), seeds, 1, max(hidden, default=1)))
+            self.vbn_bias = nn.Parameter(torch.zeros(len(hidden), seeds, 1, max(hidden, default=1)))
+
+    def _check(self, x: torch.Tensor) -> None:
+        if x.dim() != 3 or x.shape[1] != self.seeds:
+            raise ValueError(f"expected [batch, {self.seeds} seeds, features], got {list(x.shape)}")
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations, [B, S, width] (feature matching's f)."""
+        self._check(x)
+        h = x.transpose(0, 1) * self.in_scale
+        n_ref = 0
+        if self.vbn:
+            n_ref = self.vbn_reference.shape[0]
+            h = torch.cat([self.vbn_reference.transpose(0, 1) * self.in_scale, h], dim=1)
+        act = ACTIVATIONS[self.activation]
+        for i, layer in enumerate(self.layers[:-1]):
+            h = layer(h)
+            if self.vbn:
+                width = h.shape[-1]
+                h = virtual_batch_norm(h, n_ref) * self.vbn_gain[i, ..., :width]
+                h = h + self.vbn_bias[i, ..., :width]
+            if layer.pieces == 1:
+                h = act(h)
+        return h[:, n_ref:].transpose(0, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, S, in] -> [B, S, out]."""
-        if x.dim() != 3 or x.shape[1] != self.seeds:
-            raise ValueError(f"expected [batch, {self.seeds} seeds, features], got {list(x.shape)}")
-        h = x.transpose(0, 1) * self.in_scale
-        act = ACTIVATIONS[self.activation]
-        for i, layer in enumerate(self.layers):
-            h = layer(h)
-            if i < len(self.layers) - 1 and layer.pieces == 1:
-                h = act(h)
-        return h.transpose(0, 1)
+        return self.head(self.hidden(x))
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        """The output layer on hidden activations [B, S, width]."""
+        return self.layers[-1](h.transpose(0, 1)).transpose(0, 1)
 
     def seed_module(self, s: int) -> nn.Sequential:
         """Seed s as an ordinary network with copies of its parameters."""
+        if self.vbn:
+            raise ValueError("a VBN network has no plain per-seed form")
         mods: list[nn.Module] = []
         if self.in_scale != 1.0:
             mods.append(_Scale(self.in_scale))
@@ -201,14 +252,84 @@ class BatchedGenerator(Sampling, nn.Module):
 
 
 class BatchedDiscriminator(nn.Module):
-    """S discriminators x -> one logit (or critic value) per row and seed: [B, S, d] -> [B, S]."""
+    """S discriminators x -> one logit (or critic value) per row and seed: [B, S, d] -> [B, S].
+    `minibatch` = (K kernels, C dims) adds Salimans et al.'s minibatch layer between the last
+    hidden layer and the output; its features see only the rows of the same call."""
+
+    def __init__(
+        self,
+        seeds: int,
+        in_dim: int,
+        hidden: tuple[int, ...],
+        seed: int = 0,
+        minibatch: tuple[int, int] | None = None,
+        **mlp: Any,
+    ) -> None:
+        super().__init__()
+        self.seeds, self.minibatch = seeds, minibatch
+        self.net = BatchedMlp(seeds, in_dim, hidden, 1, seed, **mlp)
+        if minibatch is not None:
+            k, c = minibatch
+            width = hidden[-1]
+            self.mb_T = BatchedLinear(seeds, width, k * c, seed + 77, init="normal", scale=0.05)
+            self.mb_out = BatchedLinear(seeds, width + k, 1, seed + 78)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer, [B, S, width]: what feature matching matches."""
+        return self.net.hidden(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.net.hidden(x)
+        if self.minibatch is None:
+            return self.net.head(h).squeeze(-1)
+        hs = h.transpose(0, 1)  # [S, B, width]
+        m = self.mb_T(hs).unflatten(-1, self.minibatch)
+        o = minibatch_features(m)
+        return self.mb_out(torch.cat([hs, o], -1)).squeeze(-1).transpose(0, 1)
+
+
+class BatchedAutoencoder(nn.Module):
+    """EBGAN's discriminator (Zhao et al. 2017): an autoencoder whose energy is the mean squared
+    reconstruction error per row, [B, S, d] -> [B, S]; `features` is its code layer."""
 
     def __init__(
         self, seeds: int, in_dim: int, hidden: tuple[int, ...], seed: int = 0, **mlp: Any
     ) -> None:
         super().__init__()
         self.seeds = seeds
-        self.net = BatchedMlp(seeds, in_dim, hidden, 1, seed, **mlp)
+        self.net = BatchedMlp(seeds, in_dim, hidden, in_dim, seed, **mlp)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.hidden(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(-1)
+        return ((self.net(x) - x) ** 2).mean(-1)
+
+
+class ConditionalGenerator(BatchedGenerator):
+    """Mirza & Osindero 2014: G(z, y) with y a one-hot label drawn uniformly; a sample carries
+    its label, [n, S, d + classes], so the discriminator receives (x, y) as its input."""
+
+    def __init__(
+        self,
+        seeds: int,
+        noise_dim: int,
+        hidden: tuple[int, ...],
+        classes: int,
+        out_dim: int = 2,
+        seed: int = 0,
+        **mlp: Any,
+    ) -> None:
+        nn.Module.__init__(self)
+        self.seeds, self.noise_dim, self.classes = seeds, noise_dim, classes
+        self.net = BatchedMlp(seeds, noise_dim + classes, hidden, out_dim, seed, **mlp)
+
+    def sample_noise(
+        self, n: int, device: torch.device | str, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        z = torch.randn(n, self.seeds, self.noise_dim, device=device, generator=generator)
+        y = torch.randint(self.classes, (n, self.seeds), device=device, generator=generator)
+        return torch.cat([z, nn.functional.one_hot(y, self.classes).to(z.dtype)], -1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.net(z), z[..., self.noise_dim :]], -1)
