@@ -185,7 +185,9 @@ def train_from(
         grads = torch.autograd.grad(cost, list(g.generator.parameters()))
         g.discriminator.train()
         return {
-            "probe_d_of_g": float(torch.sigmoid(logits).mean()),
+            # detached: a float of a tensor that needs grad warns, and the warning names the
+            # module's absolute path in the executed notebook
+            "probe_d_of_g": float(torch.sigmoid(logits.detach()).mean()),
             "probe_grad_norm": float(torch.sqrt(sum((x.double() ** 2).sum() for x in grads))),
         }
 
