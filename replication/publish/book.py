@@ -1,10 +1,12 @@
 """Assemble and build the Jupyter Book from executed notebooks; the book never executes code.
 
 The sources in `book/` are copied to `book/_build/src`, each chapter's source notebook is replaced
-by the executed copy of the chosen profile (`results/<chapter>/<run>/<chapter>.ipynb`), a status
-page lists what ran where, every other run kept in `results/` (custom parameters, the other
-profile) gets a page under *Other runs on record*, and `jupyter-book build` renders it all to
-`book/_build/html`.
+by the executed copy of the chosen profile (`results/<chapter>/<run>/<chapter>.ipynb`) arranged for
+a reader (`reader.py`: the lead first, code folded, parameters and provenance at the end), the
+intro page gets its results dashboard, a status page lists what ran where, every other run kept in
+`results/` (custom parameters, the other profile) gets a page under *Other runs on record*, MathJax
+is copied in from the installed `django-static-mathjax` package (so pages typeset offline), and
+`jupyter-book build` renders it all to `book/_build/html`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import sys
 from pathlib import Path
 
 from replication import chapters
+from replication.publish.reader import reader_first
+from replication.report import dashboard, lead
 from replication.runs.paths import project_root
 
 PROFILE_ORDER = {"auto": ("paper", "quick"), "paper": ("paper",), "quick": ("quick",)}
@@ -110,13 +114,63 @@ def stage(profile: str = "auto", results_dir: Path | None = None, dest: Path | N
             (src / "chapters" / f"{name}.md").write_text(_placeholder(name, profile))
             rows.append({"run": f"{name}: not run"})
             continue
-        shutil.copy(nb, target)
+        target.write_text(json.dumps(_reader_page(name, nb, results_dir, src)))
         row = _run_row(nb, results_dir)
         rows.append({**row, "run": f"[{row['run']}](chapters/{name})"})
     (src / "status.md").write_text(_status_page(rows))
+    intro = src / "intro.md"
+    intro.write_text(dashboard.intro_page(intro.read_text(), results_dir))
     if others:
         _stage_other_runs(src, others, results_dir)
+    stage_mathjax(src / "_static" / "mathjax")
     return src
+
+
+LEAD_FIGURES = "_lead"  # folder beside the chapter pages for the leads' key figures
+
+
+def _reader_page(name: str, nb_path: Path, results_dir: Path, src: Path) -> dict:
+    """The executed notebook as its page shows it: lead first, code folded, provenance last."""
+    spec = lead.LEADS.get(name)
+    figure = nb_path.parent / "figures" / spec.figure if spec else None
+    figure_src = None
+    if figure is not None and figure.is_file():
+        dest = src / "chapters" / LEAD_FIGURES / f"{name}{figure.suffix}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(figure, dest)
+        figure_src = f"{LEAD_FIGURES}/{dest.name}"
+    text = lead.lead_markdown(name, nb_path.parent, results_dir, figure_src)
+    return reader_first(json.loads(nb_path.read_text()), text)
+
+
+# MathJax 3's combined TeX component and the fonts it loads; nothing else is fetched at run time
+MATHJAX_FILES = ("tex-mml-chtml.js", "output/chtml/fonts/woff-v2")
+MATHJAX_SCRIPT = "mathjax/tex-mml-chtml.js"  # relative to _static: `mathjax_path` in _config.yml
+
+
+def mathjax_dir() -> Path:
+    """MathJax's `es5` folder inside the installed `django-static-mathjax` package."""
+    try:
+        import mathjax
+    except ImportError as err:
+        raise RuntimeError(
+            "the book typesets its mathematics with a local MathJax copy from the "
+            "`django-static-mathjax` package; install the project (`pip install -e .`) first"
+        ) from err
+    es5 = Path(next(iter(mathjax.__path__))) / "static" / "mathjax" / "es5"
+    if not (es5 / MATHJAX_FILES[0]).is_file():
+        raise RuntimeError(f"no {MATHJAX_FILES[0]} under {es5}: reinstall django-static-mathjax")
+    return es5
+
+
+def stage_mathjax(dest: Path) -> None:
+    es5 = mathjax_dir()
+    for rel in MATHJAX_FILES:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        if (es5 / rel).is_dir():
+            shutil.copytree(es5 / rel, dest / rel, dirs_exist_ok=True)
+        else:
+            shutil.copy(es5 / rel, dest / rel)
 
 
 def other_runs(results_dir: Path, name: str, shown: Path | None) -> list[Path]:
@@ -178,7 +232,8 @@ def _stage_other_runs(src: Path, others: list[tuple[str, Path]], results_dir: Pa
         row = _run_row(nb_path, results_dir)
         nb = json.loads(nb_path.read_text())
         title = f"{name}: run `{nb_path.parent.name}`"
-        (src / "runs" / f"{stem}.ipynb").write_text(json.dumps(_as_other_run(nb, title, row)))
+        page = reader_first(_as_other_run(nb, title, row))
+        (src / "runs" / f"{stem}.ipynb").write_text(json.dumps(page))
         rows.append({**row, "run": f"[{row['run']}]({stem})"})
         toc.append(f"      - file: runs/{stem}")
     (src / "runs" / "index.md").write_text(
