@@ -10,6 +10,7 @@ install, so it is installed once, not once per session. The venv is refreshed wh
     nox -s notebook -- loss_saturation -p epochs 10   # one chapter, new parameters; the book
     nox -s tests                          # the test suite (nox -s slow: the long checks)
     nox -s slurm                          # seed sweeps through a real SLURM (root)
+    nox -s browser                        # the built book in headless Chromium, screenshots
 """
 
 from __future__ import annotations
@@ -101,10 +102,22 @@ def slurm(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none")
+def browser(session: nox.Session) -> None:
+    """The book built from the committed results, opened page by page in headless Chromium
+    (tests/test_browser.py, marked `browser`); screenshots land in book/_build/screenshots/.
+    Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them)."""
+    py = _project_python(session)
+    test = str(ROOT / "tests" / "test_browser.py")
+    session.run(py, "-m", "pytest", "-m", "browser", test, *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
+    """ruff, and actionlint on the GitHub Actions workflows."""
     py = _project_python(session)
     session.run(py, "-m", "ruff", "check", ".", external=True)
     session.run(py, "-m", "ruff", "format", "--check", ".", external=True)
+    session.run(str(VENV / "bin" / "actionlint"), external=True)
 
 
 @nox.session(venv_backend="none")

@@ -207,3 +207,19 @@ def test_each_script_goes_into_a_page_once():
 def test_mathjax_dir_is_the_installed_package():
     assert (book.mathjax_dir() / "tex-mml-chtml.js").is_file()
     assert Path(book.mathjax_dir()).name == "es5"
+
+
+def test_workflow_builds_strictly_checks_in_a_browser_and_deploys_to_pages():
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    on = wf.get("on", wf.get(True))  # YAML 1.1 reads the key `on` as True
+    assert on["push"]["branches"] == ["main"] and "pull_request" in on
+    steps = wf["jobs"]["build"]["steps"]
+    runs = " ".join(s.get("run", "") for s in steps)
+    uses = [s.get("uses", "") for s in steps] + [
+        s.get("uses", "") for s in wf["jobs"]["deploy"]["steps"]
+    ]
+    assert "python -m replication book" in runs and "--no-strict" not in runs
+    assert "-m browser" in runs
+    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
+    assert any(u.startswith("actions/deploy-pages@") for u in uses)
+    assert wf["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}

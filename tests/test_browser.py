@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from replication.publish import book, scan
-from replication.report import dashboard, results_table
+from replication.report import dashboard
 from replication.runs.paths import project_root
 
 pytestmark = pytest.mark.browser
@@ -70,8 +70,14 @@ def browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
+    # Debian's chromium + chromium-driver; GitHub's runners have Google Chrome and a driver
+    binary = next(
+        filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
+    )
+    runner_driver = Path(os.environ.get("CHROMEWEBDRIVER", "/nonexistent")) / "chromedriver"
+    driver_path = shutil.which("chromedriver") or (
+        str(runner_driver) if runner_driver.is_file() else None
+    )
     if not binary or not driver_path:
         pytest.fail(
             "headless Chromium and its driver are needed: `apt-get install -y chromium "
