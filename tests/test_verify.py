@@ -191,3 +191,36 @@ def test_the_command_prints_a_table_and_fails_when_outside(results, capsys):
     assert main(argv) == 1
     assert "OUTSIDE: parzen_ll" in capsys.readouterr().out
     assert main(["verify", "nope", "--results-dir", str(results)]) == 2
+
+
+@pytest.mark.slow
+def test_a_deterministic_rerun_equals_the_committed_seed_bit_for_bit(tmp_path, monkeypatch):
+    """The promise of deterministic mode on a real chapter: loss_saturation quick seed 1, made
+    again with `--deterministic`, equals the committed seed run in every number (same kind of
+    machine and libraries as the committed run; needs MNIST)."""
+    import shutil
+
+    from replication.datasets.mnist import DatasetError, locate_mnist
+    from replication.publish import execute as notebooks
+    from replication.runs import determinism
+    from replication.runs.paths import project_root
+
+    try:
+        locate_mnist()
+    except DatasetError:
+        pytest.skip("MNIST files not found (set MNIST_DIR)")
+    committed = project_root() / "results" / CH
+    if not (committed / "quick-seeds" / "summary.json").exists():
+        pytest.skip("no committed quick ensemble of loss_saturation")
+    for name in ("quick-seeds", "quick-seed1"):
+        shutil.copytree(
+            committed / name, tmp_path / CH / name, ignore=shutil.ignore_patterns("*.ipynb", "logs")
+        )
+    wanted: dict[str, str] = {}
+    determinism.request(wanted)  # as `--deterministic` does; the kernel inherits it
+    for key, value in wanted.items():
+        monkeypatch.setenv(key, value)
+    notebooks.execute(CH, "quick", {"seed": 1}, tmp_path, "repro-seed1", progress=False)
+    res = v.verify_chapter(tmp_path, CH, "quick", run="repro-seed1")
+    assert res.mode == "exact"
+    assert not res.outside, v.table(res.outside).to_string()
