@@ -165,6 +165,8 @@ def test_a_deterministic_seed_run_is_checked_for_equality(results):
                deterministic=True, torch_threads=2)  # fmt: skip
     res = v.verify_chapter(results, CH, "quick", run="repro2-seed2")
     assert [c.key for c in res.outside] == ["parzen_ll"]
+    shown = v.table(res.checks, exact=True).set_index("number").loc["parzen_ll"]
+    assert shown.tolist() == ["-62.0000001", "-62.0", "NO"]  # in full: the last bit matters
     assert any("torch_threads" in n for n in res.notes)
 
 

@@ -140,7 +140,8 @@ def compare_exact(summary: dict[str, Any], aggregate: dict[str, Any], seed: int)
             continue
         want = stat["values"].get(str(seed)) if "values" in stat else stat.get("value")
         got = fresh.get(key)
-        out.append(Check(key, got, fmt(want), "equal", _same(got, want)))
+        shown = repr(want) if isinstance(want, float) else fmt(want)
+        out.append(Check(key, got, shown, "equal", _same(got, want)))
     return out
 
 
@@ -149,18 +150,23 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def table(checks: list[Check]) -> pd.DataFrame:
-    rows = [
-        {
-            "number": c.key,
-            "this run": fmt(c.fresh),
-            "committed seeds": c.committed,
-            "band": c.band,
-            "inside": {True: "yes", False: "NO", None: "-"}[c.inside],
-        }
-        for c in checks
-    ]
-    return pd.DataFrame(rows, columns=["number", "this run", "committed seeds", "band", "inside"])
+def table(checks: list[Check], exact: bool = False) -> pd.DataFrame:
+    """The comparison as a reader reads it; in exact mode floats in full (`repr`), since a
+    difference in the last bit is the point."""
+    show = (lambda x: repr(x) if isinstance(x, float) else fmt(x)) if exact else fmt
+    cols = (
+        ["number", "this run", "committed seed", "equal"]
+        if exact
+        else ["number", "this run", "committed seeds", "band", "inside"]
+    )
+    rows = []
+    for c in checks:
+        verdict = {True: "yes", False: "NO", None: "-"}[c.inside]
+        if exact:
+            rows.append([c.key, show(c.fresh), c.committed, verdict])
+        else:
+            rows.append([c.key, show(c.fresh), c.committed, c.band, verdict])
+    return pd.DataFrame(rows, columns=cols)
 
 
 # -- reading a chapter's runs ---------------------------------------------------------------------

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, names: list[str]) -> int:
             else f"inside the {v.LEVEL:.0%} prediction band of the committed seeds"
         )
         print(f"\n== {name}: run {res.run} against {profile}-seeds ({res.mode}: {how})")
-        print(v.table(res.checks).to_string(index=False))
+        print(v.table(res.checks, exact=res.mode == "exact").to_string(index=False))
         for note in res.notes:
             print(f"note: {note}")
         n_in = sum(c.inside is True for c in res.checks)
