@@ -117,3 +117,24 @@ def test_every_chapter_list_is_the_registry():
         assert chapters.config_class(name).CHAPTER == name
         assert callable(mod.train_cli), f"{name}: `python -m replication train` needs train_cli"
         assert (ROOT / "book" / "chapters" / f"{name}.ipynb").is_file()
+
+
+def test_table1_headline_is_the_seed_mean_once_a_ledger_exists():
+    summary = {
+        "mnist_parzen_ll_mean": 211.7,
+        "difference_in_combined_se": 4.4,
+        "ll_mean_over_seeds": 180.0,
+        "ll_sd_over_seeds": 3.0,
+        "n_seeds": 3,
+        "seeds_within_2_se_of_published": 0,
+        "epochs_per_seed": [257, 264, 261],
+        "ll_longest_run": 211.7,
+        "longest_run_epochs": 1000,
+    }
+    (row,) = rt.READERS["parzen_mnist"](summary, {}, Path("."))
+    assert row["ours"].startswith("180.0 ± 3.0 nats (mean ± sd over 3 seeds at 257–264 epochs")
+    assert row["verdict"] == f"{rt.NOT_REPRODUCED} (0 of 3 seeds within 2 SE)"
+    summary["seeds_within_2_se_of_published"] = 2
+    assert rt.READERS["parzen_mnist"](summary, {}, Path("."))[0]["verdict"].startswith(
+        rt.REPRODUCED
+    )
