@@ -21,11 +21,13 @@ Cost = Callable[..., torch.Tensor]
 
 
 def seed_sum(cost: Cost) -> Cost:
-    """cost applied to each seed's column of every argument ([batch, S] tensors), summed."""
+    """cost applied to each seed's column of every argument ([batch, S] tensors), summed;
+    the cost must be a function of tensors that `torch.vmap` can map (every cost here is)."""
+
+    per_seed = torch.vmap(cost, in_dims=1)  # one batched call, not a Python loop over seeds
 
     def summed(*outs: torch.Tensor) -> torch.Tensor:
-        seeds = outs[0].shape[1]
-        return torch.stack([cost(*(o[:, s] for o in outs)) for s in range(seeds)]).sum()
+        return per_seed(*outs).sum()
 
     summed.__doc__ = f"sum over seeds of: {cost.__doc__ or cost.__name__}"
     return summed
