@@ -70,6 +70,7 @@ METHODS: dict[str, Method] = {
     "conditional_gan": Method("conditional_gan", generator="conditional"),
 }
 BENCHMARKS = tuple(MIXTURES)
+FIGURE_METHODS = ("gan_minimax", "unrolled_gan")  # Metz et al. Figure 1: GAN vs unrolled
 
 
 @dataclass(frozen=True)
