@@ -176,3 +176,66 @@ def test_consensus_update_rule_in_the_loop_follows_the_dirac_simulator():
 def test_consensus_weight_needs_the_consensus_rule():
     with pytest.raises(ValueError, match="consensus"):
         objectives.replace(objectives.get("gan"), consensus_weight=1.0)
+
+
+# -- the chapter end to end, tiny ----------------------------------------------------------------
+TINY_GAME = {
+    "theorem_generators": 2,
+    "theorem_seeds": 2,
+    "d_points": 512,
+    "d_epochs": 1,
+    "d_batch": 128,
+    "grid_points": 501,
+    "dirac_steps": 20,
+    "dirac_starts": 2,
+    "dirac_plot_steps": 10,
+    "ring_seeds": 2,
+    "ring_g_steps": 4,
+    "ring_eval_every": 2,
+    "ring_points": 1024,
+    "ring_batch": 64,
+    "k_values": "1,2",
+}
+
+
+def test_chapter_config_refuses_bad_k_and_budgets():
+    from replication.chapters.game_dynamics import GameDynamicsConfig
+    from replication.config import ConfigError
+
+    with pytest.raises(ConfigError, match="k_values"):
+        GameDynamicsConfig.for_profile("quick", k_values="1,zero")
+    with pytest.raises(ConfigError, match="multiple"):
+        GameDynamicsConfig.for_profile("quick", ring_g_steps=501)
+
+
+def test_notebook_runs_and_writes_the_summary_keys(tmp_path):
+    """The notebook with a tiny budget: every summary key the issue asks for, finite closed
+    forms, and the two ring comparisons per method with their seed counts."""
+    import json
+
+    from replication.publish import execute as notebooks
+
+    notebooks.execute(
+        "game_dynamics", "quick", TINY_GAME, results_dir=tmp_path, run_name="t", progress=False
+    )
+    s = json.loads((tmp_path / "game_dynamics" / "t" / "summary.json").read_text())
+    for key in (
+        "optimal_d_max_abs_err",
+        "c_of_g_max_abs_err",
+        "dirac_simultaneous_growth_per_step",
+        "dirac_simultaneous_growth_closed_form",
+        "dirac_consensus_converges",
+        "k_ablation",
+        "consensus_vs_simultaneous",
+        "profile",
+        "device",
+        "git_commit",
+    ):
+        assert key in s, key
+    assert s["dirac_simultaneous_growth_closed_form"] == pytest.approx(
+        math.sqrt(1 + 0.05**2)
+    )  # h a
+
+    assert set(s["k_ablation"]) == {"simultaneous", "alternating_k1", "alternating_k2"}
+    assert all(r["seeds"] == 2 for r in s["consensus_vs_simultaneous"].values())
+    assert s["c_of_g_at_p_data"] == pytest.approx(-math.log(4), abs=1e-6)

@@ -31,20 +31,17 @@ from replication.training.fit_critic import CriticFit, fit_critic
 
 OURS = "our choice"
 P_DATA = game.Mixture1D((0.3, 0.7), (-2.0, 2.0), (0.5, 0.8))  # our choice: two unequal modes
-P_G_START = game.Mixture1D((0.5, 0.5), (0.0, 0.0), (1.5, 1.5))  # t = 0: one broad Gaussian
+P_G_START = game.Mixture1D((1.0,), (0.0,), (1.5,))  # t = 0: one broad Gaussian
 
 
 def generator_family(t: float) -> game.Mixture1D:
-    """p_g(t): every weight, mean and std moved a fraction t of the way from `P_G_START` to
-    `P_DATA`; p_g(1) = p_data, where Theorem 1 says C(G) = -log 4."""
-
-    def lerp(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:
-        return tuple((1 - t) * u + t * v for u, v in zip(a, b, strict=True))
-
+    """p_g(t) = (1 - t) p_start + t p_data, a density mixture: p_g(1) = p_data, where Theorem 1
+    says C(G) = -log 4, and JSD(p_data || p_g(t)) is convex in t with its minimum at t = 1, so C
+    falls monotonically along the family (each p_g(t) is itself a Gaussian mixture)."""
     return game.Mixture1D(
-        lerp(P_G_START.weights, P_DATA.weights),
-        lerp(P_G_START.means, P_DATA.means),
-        lerp(P_G_START.stds, P_DATA.stds),
+        tuple((1 - t) * w for w in P_G_START.weights) + tuple(t * w for w in P_DATA.weights),
+        P_G_START.means + P_DATA.means,
+        P_G_START.stds + P_DATA.stds,
     )
 
 
@@ -59,6 +56,9 @@ class GameDynamicsConfig(ExperimentConfig):
             "d_epochs": 30,
             "dirac_steps": 300,
             "dirac_starts": 16,
+            "ring_seeds": 3,
+            "ring_g_steps": 500,
+            "ring_eval_every": 250,
         },
     }
 
@@ -67,8 +67,8 @@ class GameDynamicsConfig(ExperimentConfig):
         5, "fixed generators p_g(t), t evenly from 0 to 1 (t = 1 is p_data)", source=OURS, min=2
     )
     theorem_seeds: int = param(5, "discriminators trained per generator (seeds)", min=2)
-    d_points: int = param(20000, "samples of p_data the discriminator trains on", min=256)
-    d_epochs: int = param(60, "epochs of discriminator training", source=OURS, min=1)
+    d_points: int = param(16384, "samples of p_data the discriminator trains on", min=256)
+    d_epochs: int = param(40, "epochs of discriminator training", source=OURS, min=1)
     d_batch: int = param(256, "minibatch (real rows; as many fresh fake rows)", min=2)
     d_lr: float = param(
         1e-3, "Adam lr of the discriminator (betas of the 'gan' objective)", source=OURS, min=0
@@ -97,9 +97,7 @@ class GameDynamicsConfig(ExperimentConfig):
         source=OURS,
         min=0,
     )
-    dirac_clip: float = param(
-        1.0, "WGAN clipping: |psi| <= clip", source="Mescheder et al. 2018 use a clip; ours", min=0
-    )
+    dirac_clip: float = param(1.0, "WGAN clipping: |psi| <= clip", source=OURS, min=0)
     dirac_gp_weight: float = param(
         1.0, "WGAN-GP: weight of (|psi| - 1)^2 / 2 in D's cost", source=OURS, min=0
     )
@@ -113,7 +111,66 @@ class GameDynamicsConfig(ExperimentConfig):
         400, "steps of the trajectories in the figure", source=OURS, min=1
     )
 
+    # -- 3./4. the ring: Algorithm 1's k and consensus optimisation --
+    ring_seeds: int = param(5, "seeds, trained as one batched model", min=2)
+    ring_g_steps: int = param(
+        6000,
+        "generator updates per method",
+        source="ours, to fit a CPU budget: the authors' notebook runs 50,000 at lr 1e-4",
+        min=1,
+    )
+    ring_eval_every: int = param(500, "G updates between mode counts in the history", min=1)
+    ring_lr: float = param(
+        1e-3,
+        "RMSProp lr of every method",
+        source="ours: 10x the authors' 1e-4 (TheNumericsOfGANs, notebooks/mog-eigval-dist.ipynb) "
+        "because we run 6,000 steps, not their 50,000 (lr x steps 6 against their 5)",
+        min=0,
+    )
+    ring_consensus_weight: float = param(
+        10.0, "consensus gamma", source="TheNumericsOfGANs notebook and CIFAR runs: reg_param 10"
+    )
+    ring_batch: int = param(
+        512, "minibatch", source="TheNumericsOfGANs notebook: batch_size = 512", min=2
+    )
+    ring_z_dim: int = param(16, "noise dimension", source="TheNumericsOfGANs notebook: z_dim 16")
+    ring_hidden: int = param(
+        16, "units per hidden layer of G and D", source="TheNumericsOfGANs notebook: 16", min=1
+    )
+    ring_depth: int = param(
+        4, "hidden ReLU layers of G and D", source="TheNumericsOfGANs notebook: 4", min=1
+    )
+    ring_points: int = param(
+        100000, "ring samples per seed the loop draws minibatches from", source=OURS, min=2
+    )
+    k_values: str = param(
+        "1,2,5",
+        "D updates per G update in Algorithm 1 (comma-separated)",
+        source="issue: k = 1, 2, 5; Goodfellow et al. 2014 used k = 1",
+    )
+
+    def k_list(self) -> list[int]:
+        try:
+            ks = [int(k) for k in self.k_values.split(",")]
+        except ValueError:
+            ks = []
+        if not ks or min(ks) < 1:
+            raise ConfigError(
+                f"k_values must be positive integers like '1,2,5', got {self.k_values!r}"
+            )
+        return ks
+
     def check(self) -> None:
+        self.k_list()
+        if self.ring_batch > self.ring_points:
+            raise ConfigError(
+                f"ring_batch ({self.ring_batch}) exceeds ring_points ({self.ring_points})"
+            )
+        if self.ring_g_steps % self.ring_eval_every:
+            raise ConfigError(
+                f"ring_g_steps ({self.ring_g_steps}) must be a multiple of ring_eval_every "
+                f"({self.ring_eval_every})"
+            )
         if self.d_batch > self.d_points:
             raise ConfigError(
                 f"d_batch ({self.d_batch}) must not exceed d_points ({self.d_points})"

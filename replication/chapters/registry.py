@@ -53,6 +53,16 @@ CHAPTERS: tuple[Chapter, ...] = (
         "WGAN-GP on MNIST against two sample-quality scores, and the MLP-generator robustness test",
     ),
     Chapter(
+        "game_dynamics",
+        "GameDynamicsConfig",
+        "The game and its dynamics",
+        "Goodfellow et al. 2014, Proposition 1, Theorem 1 and Algorithm 1; Mescheder, Nowozin & "
+        "Geiger 2017, *The Numerics of GANs*; Mescheder, Geiger & Nowozin 2018 (Dirac-GAN)",
+        "D* and C(G) = −log 4 + 2·JSD measured against trained discriminators; the Dirac-GAN's "
+        "rates under simultaneous, alternating and consensus steps; Algorithm 1's k and "
+        "consensus optimisation on the ring of 8 Gaussians",
+    ),
+    Chapter(
         "mode_collapse",
         "ModeCollapseConfig",
         "Mode collapse and its fixes",
