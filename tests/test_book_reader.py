@@ -223,3 +223,21 @@ def test_workflow_builds_strictly_checks_in_a_browser_and_deploys_to_pages():
     assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
     assert any(u.startswith("actions/deploy-pages@") for u in uses)
     assert wf["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+
+
+def test_lead_names_the_chapters_headline_when_it_is_another_run(tmp_path):
+    src = RESULTS / "loss_saturation" / "paper" / "summary.json"
+    if not src.is_file():
+        pytest.skip("no committed loss_saturation paper run")
+    summary = json.loads(src.read_text())
+    run = tmp_path / "loss_saturation" / "paper"
+    run.mkdir(parents=True)
+    (run / "summary.json").write_text(json.dumps(summary))
+    top = tmp_path / "loss_saturation" / "summary.json"
+    top.write_text(json.dumps(summary))
+    assert "The chapter's headline" not in lead.lead_markdown(
+        "loss_saturation", run, tmp_path, None
+    )
+    top.write_text(json.dumps({**summary, "epochs": summary["epochs"] + 1}))
+    text = lead.lead_markdown("loss_saturation", run, tmp_path, None)
+    assert "The chapter's headline" in text and f"after {summary['epochs'] + 1} epochs" in text

@@ -47,7 +47,7 @@ def claim_rows(results_dir: Path) -> list[dict[str, str]]:
         return results_table.rows(Path(results_dir))
     except Exception:  # noqa: BLE001 - find the chapter at fault below, keep the rest
         pass
-    return [r for ch in CHAPTERS for r in _rows_of(Path(results_dir), ch)]
+    return [r for ch in CHAPTERS for r in rows_of(Path(results_dir), ch)]
 
 
 def _pending(chapter: str, claim: str, err: Exception) -> dict[str, str]:
@@ -62,7 +62,7 @@ def _pending(chapter: str, claim: str, err: Exception) -> dict[str, str]:
     }
 
 
-def _rows_of(results_dir: Path, ch) -> list[dict[str, str]]:
+def rows_of(results_dir: Path, ch) -> list[dict[str, str]]:
     """One chapter's rows as `results_table.rows` makes them, its error caught."""
     path = results_dir / ch.name / "summary.json"
     if not path.is_file() or ch.name not in results_table.READERS:

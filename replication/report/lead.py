@@ -18,6 +18,7 @@ from typing import Any
 
 from replication.chapters.registry import CHAPTERS
 from replication.report import results_table
+from replication.report.dashboard import rows_of
 
 PAPER_2014 = "Goodfellow et al. 2014, *Generative Adversarial Nets*"
 PAPER_WGAN = "Arjovsky, Chintala & Bottou 2017, *Wasserstein GAN*"
@@ -187,6 +188,24 @@ def ensemble_line(spec: LeadSpec | None, agg: dict[str, Any] | None) -> str:
     return "**Seeds:** " + "; ".join(parts) + done + "."
 
 
+def _headline_lines(name: str, results_dir: Path, shown: list[dict[str, str]]) -> list[str]:
+    """The chapter's headline (`results/<chapter>/summary.json`, the dashboard's rows) when it
+    says something else than the run this page shows, e.g. a ledger over seed runs."""
+    chapter = next((c for c in CHAPTERS if c.name == name), None)
+    if chapter is None or not (Path(results_dir) / name / "summary.json").is_file():
+        return []
+    headline = rows_of(Path(results_dir), chapter)
+    if [r["ours"] for r in headline] == [r["ours"] for r in shown]:
+        return []
+    lines = [
+        f"**The chapter's headline** (`results/{name}/summary.json`, as on the intro page's "
+        "dashboard):",
+        "",
+    ]
+    lines += [f"* {r['ours']}: **{r['verdict']}**" for r in headline]
+    return [*lines, ""]
+
+
 def _blockquote(text: str) -> str:
     return "\n".join(f"> {line}" for line in text.splitlines())
 
@@ -210,6 +229,7 @@ def lead_markdown(name: str, run_dir: Path, results_dir: Path, figure_src: str |
         cells = [r["claim"], r["published"] or "–", r["ours"] or "–", f"**{r['verdict']}**"]
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     out.append("")
+    out += _headline_lines(name, results_dir, chapter_rows(name, run_dir))
     prov_path = run_dir / "provenance.json"
     profile = run_dir.name
     if prov_path.is_file():
