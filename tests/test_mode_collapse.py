@@ -102,3 +102,12 @@ def test_published_rows_are_labelled_and_sourced():
     assert t.source.str.contains("PacGAN|VEEGAN").all()
     ring_gan = t[(t["model (published)"] == "GAN") & (t.benchmark == "ring")]
     assert set(ring_gan.modes) == {"1.0", "6.3 ± 0.5"}  # the two papers' baselines disagree
+
+
+def test_the_seed_benchmark_times_both_loops_on_the_same_networks():
+    from replication import bench_seeds
+
+    cfg = _tiny(seeds_toy=3)
+    r = bench_seeds.time_both(cfg, steps=2, device=CPU)
+    assert r["batched_s"] > 0 and r["per_seed_loop_s"] > 0 and r["seeds"] == 3
+    assert r["ratio"] == pytest.approx(r["per_seed_loop_s"] / r["batched_s"])
