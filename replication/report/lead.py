@@ -113,6 +113,24 @@ LEADS: dict[str, LeadSpec] = {
         headline="parzen_ll_mean",
         headline_label="Parzen log-likelihood (nats)",
     ),
+    "game_dynamics": LeadSpec(
+        quote="The global minimum of the virtual training criterion C(G) is achieved if and only "
+        "if p_g = p_data. At that point, C(G) achieves the value − log 4.",
+        source=f"{PAPER_2014}, Theorem 1",
+        figure="theorem1.png",
+        figure_caption="V(D, G) at trained discriminators against C(G) by integration, and D "
+        "against D*, for fixed one-dimensional generators.",
+        equations=(VALUE_FUNCTION, OPTIMAL_D, VIRTUAL_CRITERION),
+    ),
+    "mode_collapse": LeadSpec(
+        quote="G must not be trained too much without updating D, in order to avoid “the "
+        "Helvetica scenario” in which G collapses too many values of z to the same value of x "
+        "to have enough diversity to model p_data",
+        source=f"{PAPER_2014}, Section 6 (the problem; each fix's own claim is in the table)",
+        figure="snapshots_ring.png",
+        figure_caption="Samples of each method over training on the ring of 8 Gaussians.",
+        equations=(VALUE_FUNCTION,),
+    ),
     "wgan_vs_js": LeadSpec(
         quote="We claim two main benefits: a meaningful loss metric that correlates with the "
         "generator's convergence and sample quality; improved stability of the optimization "
