@@ -19,7 +19,7 @@ def _num(x: Any, digits: int = 4) -> str:
     if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, float):
-        return f"{x:.{digits}g}"
+        return str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:.{digits}g}"
     return str(x)
 
 

@@ -74,7 +74,7 @@ def fmt(x: Any) -> str:
     if isinstance(x, bool) or x is None:
         return {True: "yes", False: "no", None: "none"}[x]
     if isinstance(x, float):
-        return f"{x:.4g}"
+        return str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:.4g}"
     return str(x)
 
 
