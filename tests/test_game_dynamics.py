@@ -239,3 +239,19 @@ def test_notebook_runs_and_writes_the_summary_keys(tmp_path):
     assert set(s["k_ablation"]) == {"simultaneous", "alternating_k1", "alternating_k2"}
     assert all(r["seeds"] == 2 for r in s["consensus_vs_simultaneous"].values())
     assert s["c_of_g_at_p_data"] == pytest.approx(-math.log(4), abs=1e-6)
+
+
+def test_ring_verdict_needs_all_modes_in_most_seeds_for_convergence():
+    from replication.report import results_table as rt
+
+    def r(modes: float, all8: int) -> dict:
+        return {"modes_mean": modes, "all_8_modes": all8, "seeds": 5}
+
+    con = {"consensus": r(8, 4), "simultaneous": r(3, 0), "alternating_k1": r(2, 1)}
+    assert rt._ring_verdict(con) == rt.REPRODUCED
+    con["consensus"] = r(5, 1)
+    assert rt._ring_verdict(con).startswith(rt.PARTLY)
+    con["consensus"] = r(2, 0)
+    assert rt._ring_verdict(con) == rt.NOT_REPRODUCED
+    con["consensus"], con["simultaneous"] = r(8, 5), r(8, 3)  # simultaneous converges too
+    assert rt._ring_verdict(con) == rt.NOT_REPRODUCED  # no more modes on average either
