@@ -241,3 +241,13 @@ def test_lead_names_the_chapters_headline_when_it_is_another_run(tmp_path):
     top.write_text(json.dumps({**summary, "epochs": summary["epochs"] + 1}))
     text = lead.lead_markdown("loss_saturation", run, tmp_path, None)
     assert "The chapter's headline" in text and f"after {summary['epochs'] + 1} epochs" in text
+
+
+def test_dashboard_counts_a_verdict_word_it_has_no_mark_for(tmp_path, monkeypatch):
+    fake = [
+        {"chapter": "x", "claim": "a", "published": "", "ours": "1", "verdict": "measured"},
+        {"chapter": "x", "claim": "b", "published": "", "ours": "2", "verdict": "reproduced"},
+    ]
+    monkeypatch.setattr(dashboard, "claim_rows", lambda _: fake)
+    md = dashboard.dashboard_markdown(tmp_path)
+    assert "✓ 1 reproduced, 1 measured." in md

@@ -93,7 +93,8 @@ def dashboard_markdown(results_dir: Path) -> str:
     rows = claim_rows(Path(results_dir))
     titles = {c.name: c.title for c in CHAPTERS}
     counts = Counter(_base(r["verdict"]) for r in rows)
-    tally = ", ".join(f"{MARKS.get(v, '')} {counts[v]} {v}" for v in ORDER if counts[v])
+    order = [v for v in ORDER if counts[v]] + sorted(v for v in counts if v not in MARKS)
+    tally = ", ".join(f"{MARKS.get(v, '')} {counts[v]} {v}".strip() for v in order)
     lines = [
         f"**{len(rows)} claims in {len(CHAPTERS)} chapters:** {tally}.",
         "",
