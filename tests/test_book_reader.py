@@ -247,7 +247,8 @@ def test_dashboard_counts_a_verdict_word_it_has_no_mark_for(tmp_path, monkeypatc
     fake = [
         {"chapter": "x", "claim": "a", "published": "", "ours": "1", "verdict": "measured"},
         {"chapter": "x", "claim": "b", "published": "", "ours": "2", "verdict": "reproduced"},
+        {"chapter": "x", "claim": "c", "published": "", "ours": "3", "verdict": "measured (n/a)"},
     ]
     monkeypatch.setattr(dashboard, "claim_rows", lambda _: fake)
     md = dashboard.dashboard_markdown(tmp_path)
-    assert "✓ 1 reproduced, 1 measured." in md
+    assert "✓ 1 reproduced, 2 measured." in md

@@ -32,7 +32,8 @@ ORDER = tuple(MARKS)
 
 def _base(verdict: str) -> str:
     """The verdict without a caveat such as ' (early run)'."""
-    return next((v for v in sorted(MARKS, key=len, reverse=True) if verdict.startswith(v)), verdict)
+    known = (v for v in sorted(MARKS, key=len, reverse=True) if verdict.startswith(v))
+    return next(known, verdict.split(" (")[0])
 
 
 def _cell(text: str) -> str:
