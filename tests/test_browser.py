@@ -131,6 +131,13 @@ def _open(driver, url: str) -> dict:
         "typeset": driver.execute_script(
             "return document.querySelectorAll('mjx-container').length"
         ),
+        # TeX that MathJax could not read is drawn in red: an unknown macro as red text (its
+        # assistive MathML keeps it as <mtext mathcolor="red">), a syntax error as <mjx-merror>
+        "math_errors": driver.execute_script(
+            "return Array.from(document.querySelectorAll("
+            "'mjx-merror, [data-mjx-error], mtext[mathcolor=\"red\"]'))"
+            ".map(e => e.getAttribute('data-mjx-error') || e.textContent)"
+        ),
         "text": driver.execute_script("return document.body.innerText"),
         "console": driver.get_log("browser"),
     }
@@ -167,6 +174,7 @@ def test_every_page_reads_in_a_browser(site, browser):
                     f"math not typeset: {seen['typeset']} of {seen['math_nodes']} "
                     f"(MathJax loaded: {seen['math_ok']})"
                 )
+        bad += [f"TeX error: {e}" for e in seen["math_errors"]]
         raw = [t for t in ("\\(", "\\[", "$$") if t in seen["text"]]
         bad += [f"raw TeX delimiter {t!r} in the page text" for t in raw]
         bad += [

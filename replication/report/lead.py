@@ -43,9 +43,11 @@ class LeadSpec:
 
 
 GENERATOR_COSTS = (
-    r"J^{(G)}_{\text{minimax}} = \tfrac12\,\mathbb{E}_z \log\bigl(1 - D(G(z))\bigr), \quad"
-    r"J^{(G)}_{\text{non-sat}} = -\tfrac12\,\mathbb{E}_z \log D(G(z)), \quad"
-    r"J^{(G)}_{\text{ML}} = -\tfrac12\,\mathbb{E}_z\, e^{\sigma^{-1}(D(G(z)))}"
+    r"\begin{aligned}"
+    r"J^{(G)}_{\text{minimax}} &= \tfrac12\,\mathbb{E}_z \log\bigl(1 - D(G(z))\bigr) \\"
+    r"J^{(G)}_{\text{non-saturating}} &= -\tfrac12\,\mathbb{E}_z \log D(G(z)) \\"
+    r"J^{(G)}_{\text{maximum likelihood}} &= -\tfrac12\,\mathbb{E}_z\, e^{\sigma^{-1}(D(G(z)))}"
+    r"\end{aligned}"
 )
 VALUE_FUNCTION = (
     r"\min_G \max_D V(D, G) = \mathbb{E}_{x \sim p_{\text{data}}}\bigl[\log D(x)\bigr]"
