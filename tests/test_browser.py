@@ -238,7 +238,8 @@ def test_dashboard_numbers_equal_the_summaries(site, browser):
         assert _norm(claim) == _norm(row["claim"])
         assert _norm(ours) == _norm(row["ours"] or "–")
         assert _norm(published) == _norm(row["published"] or "–")
-        assert row["verdict"] in verdict and dashboard.MARKS[dashboard._base(row["verdict"])]
+        assert _norm(row["verdict"]) in _norm(verdict)
+        assert verdict.startswith(dashboard.MARKS.get(dashboard._base(row["verdict"]), ""))
     # and independently of the table's own code: the summaries' headline numbers are there
     for name, key_sets in HEADLINES.items():
         path = RESULTS / name / "summary.json"
