@@ -111,3 +111,40 @@ def test_the_seed_benchmark_times_both_loops_on_the_same_networks():
     r = bench_seeds.time_both(cfg, steps=2, device=CPU)
     assert r["batched_s"] > 0 and r["per_seed_loop_s"] > 0 and r["seeds"] == 3
     assert r["ratio"] == pytest.approx(r["per_seed_loop_s"] / r["batched_s"])
+
+
+def test_notebook_runs_and_writes_the_summary_keys(tmp_path):
+    """The notebook at a tiny budget on three methods: the summary keys the issue asks for,
+    the image benchmarks null (not run), and one claim row per compared method and benchmark."""
+    import json
+
+    from replication.publish import execute as notebooks
+
+    tiny = {
+        "methods": "gan_nonsaturating,gan_minimax,unrolled_gan",
+        "seeds_toy": 2, "steps": 4, "snapshot_every": 2, "batch_size": 16, "train_points": 64,
+        "noise_dim": 4, "g_hidden": 8, "d_hidden": 8, "unroll_steps": 1, "eval_samples": 50,
+        "figure_points": 10, "device": "cpu",
+    }  # fmt: skip
+    notebooks.execute(
+        "mode_collapse", "quick", tiny, results_dir=tmp_path, run_name="t", progress=False
+    )
+    run = tmp_path / "mode_collapse" / "t"
+    s = json.loads((run / "summary.json").read_text())
+    for key in (
+        "methods",
+        "seeds_toy",
+        "seeds_image",
+        "metrics",
+        "profile",
+        "device",
+        "git_commit",
+    ):
+        assert key in s, key
+    m = s["metrics"]["unrolled_gan"]
+    for key in ("ring_modes", "ring_hq", "ring_rkl", "grid_modes", "grid_hq", "grid_rkl"):
+        assert key in m and f"{key}_se" in m, key
+    assert m["stacked_modes"] is None and m["stacked_kl"] is None and m["mnist_fid"] is None
+    assert len(s["claims"]) == 2 * 2  # partial collapse and unrolling, on ring and grid
+    for name in ("snapshots_ring", "modes_over_training_grid"):
+        assert (run / "figures" / f"{name}.png").is_file(), name
