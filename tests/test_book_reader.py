@@ -61,15 +61,18 @@ def test_reader_first_puts_the_lead_first_and_folds_code_and_provenance():
     assert all(
         "hide-input" in _tags(c) for c in cells if c["cell_type"] == "code" and c is not injected
     )
-    # the end: a heading, then summary/provenance, the parameters and the start cell, folded
+    # the summary and provenance stay at the end of the body, folded; below them a heading, then
+    # the parameters cell and the start cell, folded, each toggle saying what it folds
     i = next(k for k, c in enumerate(cells) if str(c["source"]).startswith(END_HEADING))
+    assert cells[i - 1]["source"].startswith("summary = store.write_summary")
     tail = cells[i + 1 :]
     assert [c["source"].split("\n")[0] for c in tail] == [
-        "summary = store.write_summary({})",
         "a = None",
         "cfg, store = notebook.start(Cfg, globals(), before)",
     ]
-    assert all({"hide-input", "hide-output"} <= set(_tags(c)) for c in tail)
+    for c in [cells[i - 1], *tail]:
+        assert {"hide-input", "hide-output"} <= set(_tags(c))
+        assert c["metadata"]["mystnb"]["code_prompt_show"].startswith("Show {type}: ")
     assert "## Section" in [c["source"] for c in cells[:i]]
     ids = [c["id"] for c in cells]
     assert len(set(ids)) == len(ids) and all(0 < len(x) <= 64 for x in ids)

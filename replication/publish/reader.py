@@ -4,8 +4,9 @@ Applied to the book's copy of each executed notebook when the book is staged, ne
 committed notebook, which keeps everything as it ran. On the page: the title, then the lead (the
 claim, published against ours, the verdict, the key figure), then the chapter's sections with
 their code folded away behind a toggle (`hide-input`); Papermill's injected-parameters cell is
-not rendered (`remove-cell`); the cell that prints the run's parameters moves to the end, beside
-the summary and provenance, where both are folded (`hide-output`).
+not rendered (`remove-cell`); the summary and provenance at the end of the page are folded
+(`hide-output`), and the cells that set and print the run's parameters move below them, folded too;
+each toggle says what it folds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 PARAMETERS_TAG, INJECTED_TAG = "parameters", "injected-parameters"
 START_CALL = "notebook.start("  # the cell that checks the parameters and prints them
 SUMMARY_CALL = "store.write_summary("  # the cell that prints the summary and the provenance
-END_HEADING = "## Parameters and provenance of this run"
+END_HEADING = "## Parameters of this run"
 
 
 def _source(cell: dict[str, Any]) -> str:
@@ -33,6 +34,14 @@ def _markdown(text: str) -> dict[str, Any]:
     return {"cell_type": "markdown", "metadata": {}, "source": text}
 
 
+def _prompt(cell: dict[str, Any], what: str) -> None:
+    """The toggle says what it folds ("Show source: the run's summary and provenance")."""
+    cell.setdefault("metadata", {})["mystnb"] = {
+        "code_prompt_show": f"Show {{type}}: {what}",
+        "code_prompt_hide": f"Hide {{type}}: {what}",
+    }
+
+
 def reader_first(nb: dict[str, Any], lead: str | None = None) -> dict[str, Any]:
     """A copy of `nb` arranged for a reader; `lead` (Markdown) goes right under the title."""
     nb = copy.deepcopy(nb)
@@ -46,21 +55,23 @@ def reader_first(nb: dict[str, Any], lead: str | None = None) -> dict[str, Any]:
         if INJECTED_TAG in tags:
             _tag(cell, "remove-cell")
             body.append(cell)
-        elif PARAMETERS_TAG in tags or START_CALL in src:
+        elif PARAMETERS_TAG in tags:
             _tag(cell, "hide-input", "hide-output")
+            _prompt(cell, "the notebook's parameters cell (defaults)")
             tail.append(cell)
-        elif SUMMARY_CALL in src:
+        elif START_CALL in src:
             _tag(cell, "hide-input", "hide-output")
-            tail.insert(0, cell)
+            _prompt(cell, "the parameters this run ran with, as checked")
+            tail.append(cell)
+        elif SUMMARY_CALL in src:  # already at the end of the page, under its own heading
+            _tag(cell, "hide-input", "hide-output")
+            _prompt(cell, "the run's summary and provenance")
+            body.append(cell)
         else:
             _tag(cell, "hide-input")
             body.append(cell)
     if tail:
-        note = (
-            f"{END_HEADING}\n\nFolded: open each block to see the summary this run wrote, its "
-            "provenance (commit, device, library versions, data digests) and every parameter it "
-            "ran with."
-        )
+        note = f"{END_HEADING}\n\nFolded: open a block to see what it holds."
         tail.insert(0, _markdown(note))
     if lead is not None:
         body = _with_lead(body, lead)
