@@ -102,8 +102,10 @@ def dashboard_markdown(results_dir: Path) -> str:
         "| chapter | claim | published | ours | verdict |",
         "|---|---|---|---|---|",
     ]
-    for r in rows:
+    previous = None
+    for r in rows:  # the chapter named once, on its first claim
         link = f"[{titles.get(r['chapter'], r['chapter'])}](chapters/{r['chapter']})"
+        link, previous = ("" if r["chapter"] == previous else link), r["chapter"]
         verdict = f"{MARKS.get(_base(r['verdict']), '')} **{r['verdict']}**"
         cells = [r["claim"], r["published"], r["ours"]]
         lines.append("| " + " | ".join([link, *map(_cell, cells), verdict]) + " |")
