@@ -148,3 +148,14 @@ def test_notebook_runs_and_writes_the_summary_keys(tmp_path):
     assert len(s["claims"]) == 2 * 2  # partial collapse and unrolling, on ring and grid
     for name in ("snapshots_ring", "modes_over_training_grid"):
         assert (run / "figures" / f"{name}.png").is_file(), name
+
+
+def test_seed_benchmark_table_reads_the_committed_result(tmp_path):
+    import json
+
+    p = tmp_path / "b.json"
+    assert report.seed_benchmark(str(p)) is None
+    one = {"seeds": 10, "steps": 30, "batched_s": 1.0, "per_seed_loop_s": 4.6, "ratio": 4.6}
+    p.write_text(json.dumps({"quick_networks": one, "device": "cpu", "git_commit": "abc"}))
+    t = report.seed_benchmark(str(p))
+    assert t.ratio.tolist() == [4.6] and t.networks.tolist() == ["quick profile's"]

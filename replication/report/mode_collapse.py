@@ -230,3 +230,34 @@ def summary_metrics(agg: pd.DataFrame) -> dict[str, dict[str, float | None]]:
 
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
+
+
+def seed_benchmark(path: str | None = None) -> pd.DataFrame | None:
+    """The committed result of `python -m replication.bench_seeds` as a table (None if absent):
+    seconds for the same updates batched and as a per-seed loop, and their ratio."""
+    import json
+    from pathlib import Path
+
+    from replication.runs.paths import project_root
+
+    p = Path(path) if path else project_root() / "results" / "bench" / "bench_seeds_cpu.json"
+    if not p.is_file():
+        return None
+    r = json.loads(p.read_text())
+    rows = []
+    for key in ("quick_networks", "paper_networks"):
+        if key in r:
+            b = r[key]
+            rows.append(
+                {
+                    "networks": key.replace("_networks", " profile's"),
+                    "seeds": b["seeds"],
+                    "steps": b["steps"],
+                    "batched (s)": round(b["batched_s"], 2),
+                    "per-seed loop (s)": round(b["per_seed_loop_s"], 2),
+                    "ratio": round(b["ratio"], 1),
+                    "device": r.get("device", "?"),
+                    "commit": str(r.get("git_commit", "?"))[:7],
+                }
+            )
+    return pd.DataFrame(rows)
