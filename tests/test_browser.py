@@ -13,7 +13,6 @@ installing Debian's `chromium` and `chromium-driver`).
 
 from __future__ import annotations
 
-import base64
 import functools
 import http.server
 import json
@@ -35,6 +34,7 @@ ROOT = project_root()
 RESULTS = ROOT / "results"
 SCREENSHOTS = Path(os.environ.get("BOOK_SCREENSHOTS", ROOT / "book" / "_build" / "screenshots"))
 SCREENSHOT_MAX_HEIGHT = 16000  # px: long pages are cut there
+WINDOW_MAX_HEIGHT = 5000  # px: headless Chrome's window stops growing a little above this
 
 # numbers of each chapter's summary as the dashboard prints them: the first set of keys the
 # summary has (a chapter's summary may be a seed ledger or one run's), each (key, format)
@@ -150,19 +150,22 @@ def _favicon_request(message: str) -> bool:
     return "/favicon.ico" in message and "Failed to load resource" in message
 
 
-def _screenshot(driver, name: str) -> Path:
-    """The page from its top, beyond the window (Chrome's DevTools capture), at most
-    SCREENSHOT_MAX_HEIGHT pixels."""
-    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    clip = {"x": 0, "y": 0, "width": size["width"], "scale": 1}
-    clip["height"] = min(size["height"], SCREENSHOT_MAX_HEIGHT)
-    shot = driver.execute_cdp_cmd(
-        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
-    )
+def _screenshot(driver, name: str) -> list[Path]:
+    """The page as a reader scrolls it: the window as tall as Chrome allows, one picture per
+    window-full (`<page>.png`, `<page>-2.png`, ...), to SCREENSHOT_MAX_HEIGHT pixels."""
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    window = max(800, min(height, WINDOW_MAX_HEIGHT))
+    driver.set_window_size(1280, window)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / (name.replace("/", "__").removesuffix(".html") + ".png")
-    path.write_bytes(base64.b64decode(shot["data"]))
-    return path
+    stem = name.replace("/", "__").removesuffix(".html")
+    paths = []
+    for k, top in enumerate(range(0, min(height, SCREENSHOT_MAX_HEIGHT), window)):
+        driver.execute_script("window.scrollTo(0, arguments[0])", top)
+        path = SCREENSHOTS / (f"{stem}-{k + 1}.png" if k else f"{stem}.png")
+        driver.save_screenshot(str(path))
+        paths.append(path)
+    driver.set_window_size(1280, 1000)
+    return paths
 
 
 def test_every_page_reads_in_a_browser(site, browser):
