@@ -256,3 +256,11 @@ def test_dashboard_counts_a_verdict_word_it_has_no_mark_for(tmp_path, monkeypatc
     monkeypatch.setattr(dashboard, "claim_rows", lambda _: fake)
     md = dashboard.dashboard_markdown(tmp_path)
     assert "✓ 1 reproduced, 2 measured." in md
+
+
+def test_a_run_that_trains_its_seeds_side_by_side_is_not_called_one_seed():
+    spec = lead.LEADS["mode_collapse"]
+    line = lead.ensemble_line(spec, None, {"seeds_toy": 5, "seeds_image": None})
+    assert "trains 5 seeds side by side" in line and "pending" not in line
+    # no such count in the run's summary: the ensemble is pending as for any one-seed run
+    assert "pending" in lead.ensemble_line(spec, None, {"seeds_image": None})

@@ -40,6 +40,9 @@ class LeadSpec:
     agreement: str | None = None  # boolean summary key: k of n seeds agree
     agreement_label: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # summary keys counting seeds a run trains side by side (batched): its own tables are then
+    # already over seeds, and the page must not call it a one-seed result
+    in_run_seeds: tuple[str, ...] = ()
 
 
 GENERATOR_COSTS = (
@@ -123,6 +126,7 @@ LEADS: dict[str, LeadSpec] = {
         figure_caption="V(D, G) at trained discriminators against C(G) by integration, and D "
         "against D*, for fixed one-dimensional generators.",
         equations=(VALUE_FUNCTION, OPTIMAL_D, VIRTUAL_CRITERION),
+        in_run_seeds=("theorem1_seeds",),
     ),
     "mode_collapse": LeadSpec(
         quote="G must not be trained too much without updating D, in order to avoid “the "
@@ -132,6 +136,7 @@ LEADS: dict[str, LeadSpec] = {
         figure="snapshots_ring.png",
         figure_caption="Samples of each method over training on the ring of 8 Gaussians.",
         equations=(VALUE_FUNCTION,),
+        in_run_seeds=("seeds_toy",),
     ),
     "wgan_vs_js": LeadSpec(
         quote="We claim two main benefits: a meaningful loss metric that correlates with the "
@@ -185,8 +190,20 @@ def _sig(x: float) -> str:
     return f"{x:.4g}" if abs(x) < 1000 else f"{x:.0f}"
 
 
-def ensemble_line(spec: LeadSpec | None, agg: dict[str, Any] | None) -> str:
-    """The seed ensemble in one sentence: mean ± sd over n seeds, k of n agreeing."""
+def ensemble_line(
+    spec: LeadSpec | None, agg: dict[str, Any] | None, run_summary: dict[str, Any] | None = None
+) -> str:
+    """The seed ensemble in one sentence: mean ± sd over n seeds, k of n agreeing; for a run
+    that trains its seeds side by side, how many (its tables are over them already)."""
+    inside = [
+        run_summary[k] for k in (spec.in_run_seeds if spec else ()) if (run_summary or {}).get(k)
+    ]
+    if agg is None and inside:
+        n = max(len(v) if isinstance(v, list) else int(v) for v in inside)
+        return (
+            f"**Seeds:** this run trains {n} seeds side by side (batched); its tables give "
+            "mean ± sd or standard error over them, with n, and its verdicts as k of n seeds."
+        )
     if agg is None:
         return (
             "**Seeds:** one seed shown; the seed ensemble (`<profile>-seeds/summary.json`, "
@@ -256,7 +273,9 @@ def lead_markdown(name: str, run_dir: Path, results_dir: Path, figure_src: str |
         profile = json.loads(prov_path.read_text()).get("profile", profile)
     agg_path = ensemble_path(results_dir, name, profile)
     agg = json.loads(agg_path.read_text()) if agg_path.is_file() else None
-    out += [ensemble_line(spec, agg), ""]
+    run_summary_path = run_dir / "summary.json"
+    run_summary = json.loads(run_summary_path.read_text()) if run_summary_path.is_file() else None
+    out += [ensemble_line(spec, agg, run_summary), ""]
     out += [
         f"Run shown: `{run_dir.name}` ({profile} profile); its parameters and provenance "
         "are at the end of the page, and every code cell can be shown with its toggle.",
