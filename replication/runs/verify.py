@@ -36,8 +36,11 @@ from replication.config import ConfigError
 from replication.runs import aggregate as agg
 
 LEVEL = 0.99  # probability that a draw from the committed distribution lands inside its band
-# how long, where and at which commit a run went: bookkeeping, not results
-NOT_COMPARED = re.compile(r"(^|[._])(started_utc|git_\w+|device|run_name)$|time_s($|_)")
+# how long, where and at which commit a run went: bookkeeping, not results; and `ledger.*`, the
+# Table 1 ledger a run's page computes from the other committed runs (not this run's measurement)
+NOT_COMPARED = re.compile(
+    r"(^|[._])(started_utc|git_\w+|device|run_name)$|time_s($|_)|^ledger($|\.)"
+)
 
 
 def compared(key: str) -> bool:
