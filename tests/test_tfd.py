@@ -385,3 +385,15 @@ def test_run_folds_resumes_from_checkpoints_to_the_same_numbers(tmp_path):
     assert fresh["per_fold"].test_ll.tolist() == first["per_fold"].test_ll.tolist()
     mean, se = across_folds(first["per_fold"])
     assert np.isfinite(mean) and se > 0
+
+
+def test_the_faces_file_is_recorded_without_the_machines_folder(tmp_path, monkeypatch):
+    from replication.datasets.faces import portable_path
+    from replication.runs.paths import project_root
+
+    monkeypatch.setenv("FACES_DIR", str(tmp_path / "faces"))
+    assert portable_path(tmp_path / "faces" / "frey.mat") == "$FACES_DIR/frey.mat"
+    assert portable_path(project_root() / "data" / "faces" / "x.mat") == "./data/faces/x.mat"
+    monkeypatch.delenv("FACES_DIR")
+    outside = portable_path(tmp_path / "elsewhere" / "olivettifaces.mat")
+    assert outside == "<outside the project>/olivettifaces.mat" and str(tmp_path) not in outside

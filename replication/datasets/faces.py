@@ -260,13 +260,26 @@ def load_tfd(path: str | Path) -> FaceFolds:
         **arrays,
         name="TFD (Toronto Face Database, 48x48)",
         is_tfd=True,
-        source=str(path),
+        source=portable_path(path),
         file_md5=md5(path),
         generator_split="unlabeled",
     )
 
 
 # --------------------------------------------------------------------------- public stand-ins
+
+
+def portable_path(path: Path) -> str:
+    """The file as provenance records it: under $FACES_DIR as `$FACES_DIR/...`, inside the
+    project relative to it; a machine's absolute folder is never written into results."""
+    path = Path(path).resolve()
+    env = os.environ.get(FACES_ENV)
+    bases = [(Path(env).resolve(), f"${FACES_ENV}")] if env else []
+    bases.append((project_root().resolve(), "."))
+    for base, name in bases:
+        if path.is_relative_to(base):
+            return f"{name}/{path.relative_to(base).as_posix()}"
+    return f"<outside the project>/{path.name}"
 
 
 def faces_search_dirs(data_dir: str | Path | None = None) -> list[Path]:
@@ -368,7 +381,7 @@ def build_standin(name: str = "olivetti", data_dir: str | Path | None = None) ->
         labs_id=labs_id.astype(np.int64),
         name=label,
         is_tfd=False,
-        source=str(path),
+        source=portable_path(path),
         file_md5=md5(path),
         generator_split="train",
     )
