@@ -100,6 +100,7 @@ def test_sweep_aggregates_and_skips_finished_seeds(tmp_path):
     a = json.loads(path.read_text())
     assert a["complete"] is True and a["failed"] == {} and a["seeds"] == [0, 1, 2]
     assert a["profile"] == "quick" and a["git_commits"] == {"abc123": [0, 1, 2]}
+    assert a["git_commit"] == "abc123" and set(a["devices"]) == {a["device"]}
     score = a["metrics"]["score"]
     assert score["n"] == 3 and math.isclose(score["mean"], 11.0)
     assert math.isclose(score["sd"], statistics.stdev([10.0, 11.0, 12.0]))
@@ -178,3 +179,18 @@ def test_budget_settings_do_not_split_an_ensemble_and_a_budget_stopped_seed_resu
     summary = tmp_path / "results" / CH / "quick-seed1" / "summary.json"
     summary.write_text(json.dumps({**json.loads(summary.read_text()), "training_complete": False}))
     assert _sweep(tmp_path, seeds="0-1").ran == [1]
+
+
+def test_an_aggregate_over_seeds_from_several_commits_says_so():
+    from replication.runs.aggregate import aggregate
+
+    a = aggregate(
+        "ch",
+        "quick",
+        {
+            0: {"git_commit": "a", "device": "cpu", "x": 1.0},
+            1: {"git_commit": "b", "device": "cpu", "x": 2.0},
+        },
+    )
+    assert a["git_commit"] == "mixed (see git_commits)" and a["git_commits"] == {"a": [0], "b": [1]}
+    assert a["device"] == "cpu" and a["devices"] == {"cpu": [0, 1]}

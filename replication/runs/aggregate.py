@@ -153,9 +153,8 @@ def aggregate(
         for s, summ in sorted(summaries.items())
     }
     keys = list(dict.fromkeys(k for f in flat.values() for k in f))
-    commits: dict[str, list[int]] = {}
-    for s, summ in sorted(summaries.items()):
-        commits.setdefault(str(summ.get("git_commit", "unknown")), []).append(s)
+    commits = _by_value(summaries, "git_commit")
+    devices = _by_value(summaries, "device")
     return {
         "chapter": chapter,
         "profile": profile,
@@ -165,9 +164,21 @@ def aggregate(
         "complete": not failed and all(s in summaries for s in seeds),
         "failed": {str(s): log for s, log in sorted(failed.items())},
         "git_commits": commits,
+        # provenance as every result carries it: the seeds' one commit and device, else "mixed"
+        "git_commit": next(iter(commits)) if len(commits) == 1 else "mixed (see git_commits)",
+        "device": next(iter(devices)) if len(devices) == 1 else "mixed (see devices)",
+        "devices": devices,
         **(extra or {}),
         "metrics": {k: _stat({s: f.get(k) for s, f in flat.items()}) for k in keys},
     }
+
+
+def _by_value(summaries: dict[int, dict[str, Any]], key: str) -> dict[str, list[int]]:
+    """Seeds grouped by their summary's `key` (commit, device)."""
+    out: dict[str, list[int]] = {}
+    for s, summ in sorted(summaries.items()):
+        out.setdefault(str(summ.get(key, "unknown")), []).append(s)
+    return out
 
 
 def write_aggregate(results_dir: Path, agg: dict[str, Any]) -> Path:
