@@ -188,15 +188,21 @@ class RunStore:
         return p
 
     def write_csv(self, name: str, df: pd.DataFrame) -> Path:
+        """`name.csv`, or gzipped as `name.csv.gz` (dense curves; mtime 0, so the same data gives
+        the same bytes)."""
         p = self.path(name)
+        gz = {"method": "gzip", "mtime": 0} if name.endswith(".gz") else None
         with atomic_path(p) as tmp:
-            df.to_csv(tmp, index=False)
+            df.to_csv(tmp, index=False, compression=gz)
         return p
 
-    def save_figure(self, name: str, fig: Any) -> list[Path]:
-        """PNG for the book and quick looks, SVG for print; both from the same figure."""
+    def save_figure(
+        self, name: str, fig: Any, formats: tuple[str, ...] = ("png", "svg")
+    ) -> list[Path]:
+        """PNG for the book and quick looks, SVG for print; both from the same figure. A figure
+        of dense curves may ask for PNG alone (its SVG runs to megabytes)."""
         out = []
-        for ext in ("png", "svg"):
+        for ext in formats:
             p = self.path(f"figures/{name}.{ext}")
             with atomic_path(p) as tmp:
                 fig.savefig(tmp, format=ext, dpi=120, bbox_inches="tight")
