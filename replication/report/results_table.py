@@ -273,6 +273,7 @@ def rows(results_dir: Path) -> list[Row]:
             continue
         summary = json.loads(path.read_text())
         run = summary.get("run_name", summary.get("profile", "?"))
+        label = f"{run} ({str(summary.get('git_commit', '?'))[:7]})"
         if summary.get("seed_runs"):  # a headline over seeds (runs/headline.py): name them
             label = (
                 f"{', '.join(summary['seed_runs'])} ({summary.get('ledger_git_commit', '?')[:7]})"
@@ -280,14 +281,7 @@ def rows(results_dir: Path) -> list[Row]:
         prov = results_dir / ch.name / run / "provenance.json"
         cfg = json.loads(prov.read_text()).get("config", {}) if prov.is_file() else {}
         for r in READERS[ch.name](summary, cfg, results_dir / ch.name / run):
-            commit = str(summary.get("git_commit", "?"))[:7]
-            out.append(
-                {
-                    "chapter": ch.name,
-                    **r,
-                    "run": label if summary.get("seed_runs") else f"{run} ({commit})",
-                }
-            )
+            out.append({"chapter": ch.name, **r, "run": label})
     return out
 
 
