@@ -128,6 +128,23 @@ def test_lead_reads_the_seed_ensemble(tmp_path):
     assert "pending" in lead.ensemble_line(lead.LEADS["parzen_mnist"], None)
 
 
+def test_lead_falls_back_to_a_named_budget_of_the_same_profile(tmp_path):
+    """No `paper-seeds`, but a `sweep --name medium-1k` of the paper profile: the page shows it,
+    saying it is another budget; a quick ensemble never stands in for a paper run."""
+    base = {"complete": True, "seeds_aggregated": [0, 1, 2], "metrics": {}}
+    for name, profile in (("quick", "quick"), ("medium-1k", "paper")):
+        d = tmp_path / "wgan_vs_js" / f"{name}-seeds"
+        d.mkdir(parents=True)
+        agg = {**base, "profile": profile, "name": name, "parameters": {"g_iters": "1000"}}
+        d.joinpath("summary.json").write_text(json.dumps(agg))
+    found = lead.find_ensemble(tmp_path, "wgan_vs_js", "paper")
+    assert found["name"] == "medium-1k"
+    line = lead.ensemble_line(lead.LEADS.get("wgan_vs_js"), found)
+    assert "`medium-1k-seeds`" in line and "g_iters 1000" in line and "not this run's" in line
+    (tmp_path / "wgan_vs_js" / "medium-1k-seeds" / "summary.json").unlink()
+    assert lead.find_ensemble(tmp_path, "wgan_vs_js", "paper") is None
+
+
 def test_every_quote_names_its_source_and_every_figure_is_a_file_name():
     for name, spec in lead.LEADS.items():
         assert name in names(), name

@@ -58,6 +58,9 @@ def test_parse_seeds_refuses(text):
         (["--seeds", "0-1", "-p", "no_such_param", "3"], "unknown parameter"),
         (["--seeds", "0-1", "--max-parallel", "0"], "at least 1"),
         (["--seeds", "0-1", "--profile", "huge"], "profile must be"),
+        (["--seeds", "0-1", "--profile", "paper", "--name", "quick"], "another profile's name"),
+        (["--seeds", "0-1", "--name", "short-seed3"], "not ending in -seed"),
+        (["--seeds", "0-1", "--name", "Medium 1k"], "lower-case letters"),
     ],
 )
 def test_cli_refuses_bad_input_before_any_job(tmp_path, capsys, argv, msg):
@@ -194,3 +197,23 @@ def test_an_aggregate_over_seeds_from_several_commits_says_so():
     )
     assert a["git_commit"] == "mixed (see git_commits)" and a["git_commits"] == {"a": [0], "b": [1]}
     assert a["device"] == "cpu" and a["devices"] == {"cpu": [0, 1]}
+
+
+def test_named_budget_sweep_keeps_its_own_runs(tmp_path):
+    """`--name medium`: the runs are medium-seed<s> with their own aggregate, beside (never over)
+    the profile's `quick-seed<s>` runs, and the aggregate command finds them by that name."""
+    _sweep(tmp_path, seeds="0")
+    res = _sweep(tmp_path, seeds="0-1", name="medium")
+    assert res.ran == [0, 1] and res.skipped == []  # quick-seed0 is another budget's run
+    root = tmp_path / "results" / CH
+    assert (root / "medium-seed1").is_dir() and (root / "quick-seed0").is_dir()
+    assert res.path == root / "medium-seeds" / "summary.json"
+    a = json.loads(res.path.read_text())
+    assert a["profile"] == "quick" and a["name"] == "medium"
+    assert a["run_names"] == ["medium-seed0", "medium-seed1"]
+    rc = main(
+        ["aggregate", CH, "--profile", "quick", "--name", "medium",
+         "--results-dir", str(tmp_path / "results")]
+    )  # fmt: skip
+    assert rc == 0 and json.loads(res.path.read_text())["seeds"] == [0, 1]
+    assert json.loads((root / "quick-seeds" / "summary.json").read_text())["seeds"] == [0]

@@ -186,6 +186,19 @@ def ensemble_path(results_dir: Path, name: str, profile: str) -> Path:
     return Path(results_dir) / name / f"{profile}-seeds" / "summary.json"
 
 
+def find_ensemble(results_dir: Path, name: str, profile: str) -> dict[str, Any] | None:
+    """The profile's seed ensemble, else one of a named budget of that profile (`sweep --name`,
+    e.g. the paper's networks at a shorter budget); None when there is neither."""
+    path = ensemble_path(results_dir, name, profile)
+    if path.is_file():
+        return json.loads(path.read_text())
+    for other in sorted((Path(results_dir) / name).glob("*-seeds/summary.json")):
+        agg = json.loads(other.read_text())
+        if agg.get("profile") == profile and agg.get("name") not in (None, profile):
+            return agg
+    return None
+
+
 def _sig(x: float) -> str:
     return f"{x:.4g}" if abs(x) < 1000 else f"{x:.0f}"
 
@@ -222,7 +235,14 @@ def ensemble_line(
     if not parts:
         parts.append(f"{len(agg.get('seeds_aggregated', []))} seeds aggregated; headline *pending*")
     done = "" if agg.get("complete") else " (incomplete: some seeds missing or failed)"
-    return "**Seeds:** " + "; ".join(parts) + done + "."
+    budget = ""
+    if agg.get("name") not in (None, agg.get("profile")):
+        changed = ", ".join(f"{k} {v}" for k, v in sorted(agg.get("parameters", {}).items()))
+        budget = (
+            f" These seeds are the named budget `{agg['name']}-seeds` ({agg.get('profile')} "
+            f"profile{', with ' + changed if changed else ''}), not this run's budget."
+        )
+    return "**Seeds:** " + "; ".join(parts) + done + "." + budget
 
 
 def _headline_lines(name: str, results_dir: Path, shown: list[dict[str, str]]) -> list[str]:
@@ -271,8 +291,7 @@ def lead_markdown(name: str, run_dir: Path, results_dir: Path, figure_src: str |
     profile = run_dir.name
     if prov_path.is_file():
         profile = json.loads(prov_path.read_text()).get("profile", profile)
-    agg_path = ensemble_path(results_dir, name, profile)
-    agg = json.loads(agg_path.read_text()) if agg_path.is_file() else None
+    agg = find_ensemble(results_dir, name, profile)
     run_summary_path = run_dir / "summary.json"
     run_summary = json.loads(run_summary_path.read_text()) if run_summary_path.is_file() else None
     out += [ensemble_line(spec, agg, run_summary), ""]

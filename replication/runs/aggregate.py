@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from replication.config import ConfigError
+from replication.config import PROFILES, ConfigError
 
 # bookkeeping every run summary carries: reported separately or not at all
 META_KEYS = ("seed", "run_name", "profile", "started_utc", "git_commit")
@@ -25,6 +25,24 @@ def run_name(profile: str, seed: int) -> str:
 
 def aggregate_dir(results_dir: Path, chapter: str, profile: str) -> Path:
     return Path(results_dir) / chapter / f"{profile}-seeds"
+
+
+def check_run_base(name: str | None, profile: str) -> str:
+    """The base of the seed runs' names: the profile, or a named budget (`--name medium` for a
+    paper-profile sweep at a shorter budget, so its runs are never mistaken for the profile's)."""
+    if name is None or name == profile:
+        return profile
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name) or re.search(r"-seeds?\d*$", name):
+        raise ConfigError(
+            f"--name {name!r}: use lower-case letters, digits, '-' and '_' (e.g. medium-1k), "
+            "not ending in -seed or -seeds"
+        )
+    if name in PROFILES:
+        raise ConfigError(
+            f"--name {name!r} is another profile's name; runs of the {profile} profile under it "
+            f"would pass for {name} runs (pick a budget name such as {profile}-short)"
+        )
+    return name
 
 
 def finished_run(run_dir: Path) -> dict[str, Any] | None:
@@ -143,9 +161,12 @@ def aggregate(
     seeds: list[int] | None = None,
     failed: dict[int, str] | None = None,
     extra: dict[str, Any] | None = None,
+    name: str | None = None,
 ) -> dict[str, Any]:
     """The aggregate of per-seed summaries. `seeds` are those asked for (default: those given);
-    the aggregate is complete only when every one of them has a summary and none failed."""
+    the aggregate is complete only when every one of them has a summary and none failed. `name`
+    is the runs' base name when it is not the profile's (a named budget, e.g. `medium`)."""
+    base = name or profile
     failed = failed or {}
     seeds = sorted(seeds if seeds is not None else set(summaries) | set(failed))
     flat = {
@@ -158,7 +179,8 @@ def aggregate(
     return {
         "chapter": chapter,
         "profile": profile,
-        "run_names": [run_name(profile, s) for s in seeds],
+        "name": base,
+        "run_names": [run_name(base, s) for s in seeds],
         "seeds": seeds,
         "seeds_aggregated": sorted(summaries),
         "complete": not failed and all(s in summaries for s in seeds),
@@ -184,29 +206,37 @@ def _by_value(summaries: dict[int, dict[str, Any]], key: str) -> dict[str, list[
 def write_aggregate(results_dir: Path, agg: dict[str, Any]) -> Path:
     from replication.runs.store import atomic_write_json  # torch: only the writing process
 
-    path = aggregate_dir(results_dir, agg["chapter"], agg["profile"]) / "summary.json"
+    base = agg.get("name") or agg["profile"]
+    path = aggregate_dir(results_dir, agg["chapter"], base) / "summary.json"
     atomic_write_json(path, agg)
     return path
 
 
-def aggregate_existing(results_dir: Path, chapter: str, profile: str) -> tuple[dict, Path]:
-    """`python -m replication aggregate`: every `<profile>-seed<s>` run there is, committed or
-    failed (a `<run>.failed.ipynb` from the notebook runner counts as a failed seed)."""
+def aggregate_existing(
+    results_dir: Path, chapter: str, profile: str, name: str | None = None
+) -> tuple[dict, Path]:
+    """`python -m replication aggregate`: every `<name>-seed<s>` run there is (the name defaults
+    to the profile), committed or failed (a `<run>.failed.ipynb` from the notebook runner counts
+    as a failed seed)."""
     from replication.runs.sweep import relative_to_project
 
     results_dir = Path(results_dir)
-    runs = {s: finished_run(d) for s, d in seed_runs(results_dir, chapter, profile).items()}
+    base = check_run_base(name, profile)
+    runs = {s: finished_run(d) for s, d in seed_runs(results_dir, chapter, base).items()}
     runs = {s: r for s, r in runs.items() if r is not None}
     failed = {}
-    for nb in (results_dir / chapter).glob(f"{profile}-seed*.failed.ipynb"):
-        m = re.fullmatch(rf"{re.escape(profile)}-seed(\d+)\.failed\.ipynb", nb.name)
+    for nb in (results_dir / chapter).glob(f"{base}-seed*.failed.ipynb"):
+        m = re.fullmatch(rf"{re.escape(base)}-seed(\d+)\.failed\.ipynb", nb.name)
         if m:
             failed[int(m.group(1))] = relative_to_project(nb, results_dir)
     if not runs and not failed:
+        named = f" --name {base}" if base != profile else ""
         raise ConfigError(
-            f"no finished {profile}-seed<s> runs of {chapter} under {results_dir / chapter}; "
-            f"run `python -m replication sweep {chapter} --profile {profile} --seeds 0-4` first"
+            f"no finished {base}-seed<s> runs of {chapter} under {results_dir / chapter}; "
+            f"run `python -m replication sweep {chapter} --profile {profile}{named} --seeds 0-4` "
+            "first"
         )
     check_same_config({s: r["config"] for s, r in runs.items()}, None, budget_fields(chapter))
-    agg = aggregate(chapter, profile, {s: r["summary"] for s, r in runs.items()}, failed=failed)
+    summaries = {s: r["summary"] for s, r in runs.items()}
+    agg = aggregate(chapter, profile, summaries, failed=failed, name=base)
     return agg, write_aggregate(results_dir, agg)

@@ -139,12 +139,14 @@ def sweep(
     config: dict[str, Any] | None = None,
     poll_s: float = 1.0,
     deterministic: bool = False,
+    name: str | None = None,
     **slurm_opts: Any,
 ) -> SweepResult:
     """Run every seed not yet done, wait for all, aggregate, write the aggregate.
 
     `job` and `config` are injectable so tests can sweep a tiny function instead of a notebook;
     `deterministic` runs each seed as `--deterministic` (a seed already done is kept as it is);
+    `name` names the runs `<name>-seed<s>` instead of `<profile>-seed<s>` (a named budget);
     `slurm_opts` are `partition`, `gpus_per_job`, `time_minutes`."""
     from replication import chapters
     from replication.config import resolve_profile
@@ -163,11 +165,12 @@ def sweep(
     gpus = bool(slurm_opts.get("gpus_per_job"))
     profile = "paper" if profile == "auto" and kind == "slurm" and gpus else profile
     profile = resolve_profile(profile)
+    base = agg.check_run_base(name, profile)
     want = config if config is not None else _config_for(chapter, profile, parameters)
     root = Path(results_dir) if results_dir else project_root() / "results"
 
     done = {}
-    for s, d in agg.seed_runs(root, chapter, profile).items():
+    for s, d in agg.seed_runs(root, chapter, base).items():
         run = agg.finished_run(d)
         # a seed stopped by its time budget is not done: its notebook resumes the training
         if s in seeds and run is not None and run["summary"].get("training_complete") is not False:
@@ -186,7 +189,7 @@ def sweep(
             chapter,
             profile,
             s,
-            agg.run_name(profile, s),
+            agg.run_name(base, s),
             str(root.resolve()),
             tuple(parameters.items()),
             {**want, "seed": s},
@@ -194,7 +197,7 @@ def sweep(
         )
         for s in todo
     ]
-    out_dir = agg.aggregate_dir(root, chapter, profile)
+    out_dir = agg.aggregate_dir(root, chapter, base)
     result = SweepResult({}, out_dir / "summary.json", todo, sorted(done), executor=kind)
     if jobs:
         ex = _executor(kind, out_dir / "logs", slurm_opts, parallel)
@@ -202,14 +205,18 @@ def sweep(
 
     summaries = {s: r["summary"] for s, r in done.items()}
     for s in todo:
-        run = agg.finished_run(root / chapter / agg.run_name(profile, s))
+        run = agg.finished_run(root / chapter / agg.run_name(base, s))
         if run is not None and s not in result.failed:
             summaries[s] = run["summary"]
         elif s not in result.failed:
             result.failed[s] = "(the job succeeded but committed no run folder)"
-    extra = {"executor": kind, "job_ids": {str(s): j for s, j in sorted(result.job_ids.items())}}
+    extra = {
+        "executor": kind,
+        "job_ids": {str(s): j for s, j in sorted(result.job_ids.items())},
+        "parameters": dict(parameters),  # the -p values that differ from the profile's
+    }
     result.aggregate = agg.aggregate(
-        chapter, profile, summaries, seeds=seeds, failed=result.failed, extra=extra
+        chapter, profile, summaries, seeds=seeds, failed=result.failed, extra=extra, name=base
     )
     result.path = agg.write_aggregate(root, result.aggregate)
     return result

@@ -17,6 +17,13 @@ def add_parsers(sub: argparse._SubParsersAction, names: list[str]) -> None:
     )
     add_chapter_arguments(p, names, " for every seed")
     p.add_argument("--seeds", required=True, help="e.g. 0-4, or 0-2,7")
+    p.add_argument(
+        "--name",
+        dest="budget_name",
+        default=None,
+        help="name the runs NAME-seed<s> (default: the profile), for a named budget such as "
+        "`--profile paper -p g_iters 1000 --name medium-1k`",
+    )
     p.add_argument("--executor", default="auto", choices=["auto", "local", "slurm"])
     p.add_argument("--partition", default=None, help="SLURM partition")
     p.add_argument("--gpus-per-job", type=int, default=0, help="SLURM GPUs per seed")
@@ -32,6 +39,9 @@ def add_parsers(sub: argparse._SubParsersAction, names: list[str]) -> None:
     p = sub.add_parser("aggregate", help="aggregate whatever <profile>-seed<s> runs exist")
     p.add_argument("name", choices=names)
     p.add_argument("--profile", default="auto", help="quick, paper or auto")
+    p.add_argument(
+        "--name", dest="budget_name", default=None, help="the runs' base name if not the profile"
+    )
     p.add_argument("--results-dir", default=None)
 
 
@@ -44,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
         from replication.config import resolve_profile
         from replication.runs.aggregate import aggregate_existing
 
-        agg, path = aggregate_existing(results, args.name, resolve_profile(args.profile))
+        agg, path = aggregate_existing(
+            results, args.name, resolve_profile(args.profile), args.budget_name
+        )
     else:
         from replication.runs.sweep import sweep
 
@@ -63,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             gpus_per_job=args.gpus_per_job,
             time_minutes=args.time_minutes,
             deterministic=args.deterministic,
+            name=args.budget_name,
         )
         agg, path = res.aggregate, res.path
         print(f"{res.executor}: ran seeds {res.ran}, skipped (already done) {res.skipped}")
