@@ -27,11 +27,15 @@ class _GaussianNoise(Sampling):
 
 
 class ConvGenerator(_GaussianNoise, nn.Module):
-    """z -> linear to 2d x 7 x 7 -> up 14 x 14 (d channels) -> up 28 x 28 -> sigmoid."""
+    """z -> linear to 2d x 7 x 7 -> up 14 x 14 (d channels) -> up 28 x 28 -> sigmoid.
 
-    def __init__(self, noise_dim: int = 100, dim: int = 64, batchnorm: bool = True) -> None:
+    `channels` > 1 gives colour images (Stacked MNIST: 3), flat and channel-major."""
+
+    def __init__(
+        self, noise_dim: int = 100, dim: int = 64, batchnorm: bool = True, channels: int = 1
+    ) -> None:
         super().__init__()
-        self.noise_dim, self.dim = noise_dim, dim
+        self.noise_dim, self.dim, self.channels = noise_dim, dim, channels
 
         def norm(c: int, two_d: bool) -> nn.Module:
             if not batchnorm:
@@ -45,7 +49,7 @@ class ConvGenerator(_GaussianNoise, nn.Module):
             nn.ConvTranspose2d(2 * dim, dim, 4, stride=2, padding=1),
             norm(dim, True),
             nn.ReLU(),
-            nn.ConvTranspose2d(dim, 1, 4, stride=2, padding=1),
+            nn.ConvTranspose2d(dim, channels, 4, stride=2, padding=1),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -78,20 +82,25 @@ class MlpGenerator(_GaussianNoise, nn.Module):
 class ConvCritic(nn.Module):
     """28 x 28 -> conv 14 x 14 (d) -> conv 7 x 7 (2d) -> linear -> one unbounded value.
 
-    A logit for the GAN, the critic f(x) for WGAN: the loss decides which it is.
+    A logit for the GAN, the critic f(x) for WGAN: the loss decides which it is. `channels` as
+    the generator's.
     """
 
-    def __init__(self, dim: int = 64) -> None:
+    def __init__(self, dim: int = 64, channels: int = 1) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Unflatten(1, (1, SIDE, SIDE)),
-            nn.Conv2d(1, dim, 4, stride=2, padding=1),
+            nn.Unflatten(1, (channels, SIDE, SIDE)),
+            nn.Conv2d(channels, dim, 4, stride=2, padding=1),
             nn.LeakyReLU(0.2),
             nn.Conv2d(dim, 2 * dim, 4, stride=2, padding=1),
             nn.LeakyReLU(0.2),
             nn.Flatten(),
             nn.Linear(2 * dim * 49, 1),
         )
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer, flattened [B, 2d * 49]: what feature matching matches."""
+        return self.net[:-1](x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)

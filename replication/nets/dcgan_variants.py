@@ -1,0 +1,104 @@
+"""The mode-collapse chapter's image networks beyond the WGAN chapter's DCGAN pair
+(`wgan2017.ConvGenerator`, `ConvCritic`), built from it:
+
+- a critic with Salimans et al.'s minibatch layer between its last hidden layer and its output
+  (2016, Sec. 3.2; the layer of their code, openai/improved-gan nn.py `MinibatchLayer`:
+  100 kernels of 5 dimensions in the CIFAR-10 model, theta ~ N(0, 0.05));
+- a conditional pair (Mirza & Osindero 2014): G(z, y) with the one-hot label y appended to z,
+  and D(x, y) with y tiled as extra input channels and appended to the features before the
+  output (as DCGAN-tensorflow's conditional MNIST model, `conv_cond_concat`). A sample carries
+  its label, [pixels + classes], so the training loop hands D the pair as it hands D a row.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from replication.nets.batched import minibatch_features
+from replication.nets.wgan2017 import SIDE, ConvCritic, ConvGenerator
+
+
+class MinibatchConvCritic(nn.Module):
+    """`ConvCritic`'s body, then Salimans et al.'s minibatch features o(x) beside the hidden
+    features h(x), then one linear output on [h, o]. o compares a row only with the rows of the
+    same call, so real and fake minibatches must pass separately (the stabilised rule does)."""
+
+    def __init__(self, dim: int = 64, channels: int = 1, kernels: int = 100, kernel_dim: int = 5):
+        super().__init__()
+        self.body = ConvCritic(dim, channels).net[:-1]
+        width = 2 * dim * 49
+        self.kernels, self.kernel_dim = kernels, kernel_dim
+        self.mb_T = nn.Linear(width, kernels * kernel_dim, bias=False)
+        nn.init.normal_(self.mb_T.weight, 0.0, 0.05)
+        self.out = nn.Linear(width + kernels, 1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.body(x)
+        m = self.mb_T(h).unflatten(-1, (self.kernels, self.kernel_dim))
+        o = minibatch_features(m.unsqueeze(0)).squeeze(0)  # one "seed" of the batched layer
+        return self.out(torch.cat([h, o], -1)).squeeze(1)
+
+
+class ConditionalConvGenerator(ConvGenerator):
+    """G(z, y): `ConvGenerator` on [z, one-hot y]; its noise draws y uniformly over the classes
+    and its output carries y, [channels * 784 + classes]."""
+
+    def __init__(
+        self,
+        noise_dim: int = 100,
+        dim: int = 64,
+        classes: int = 10,
+        batchnorm: bool = True,
+        channels: int = 1,
+    ) -> None:
+        super().__init__(noise_dim + classes, dim, batchnorm, channels)
+        self.latent_dim, self.classes = noise_dim, classes
+
+    def noise_for(
+        self, labels: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """[z, one-hot labels] for the given labels [n] (on their device)."""
+        z = torch.randn(len(labels), self.latent_dim, device=labels.device, generator=generator)
+        return torch.cat([z, F.one_hot(labels, self.classes).to(z.dtype)], 1)
+
+    def sample_noise(
+        self, n: int, device: torch.device | str, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        y = torch.randint(self.classes, (n,), device=device, generator=generator)
+        return self.noise_for(y, generator)
+
+    def forward(self, zy: torch.Tensor) -> torch.Tensor:
+        return torch.cat([super().forward(zy), zy[:, self.latent_dim :]], 1)
+
+
+class ConditionalConvCritic(nn.Module):
+    """D(x, y) on rows [channels * 784 + classes]: y as `classes` constant input planes beside
+    the image, and again beside the last hidden features; `ConvCritic`'s layers otherwise."""
+
+    def __init__(self, dim: int = 64, classes: int = 10, channels: int = 1) -> None:
+        super().__init__()
+        self.channels, self.classes = channels, classes
+        self.body = ConvCritic(dim, channels + classes).net[1:-1]  # without its Unflatten
+        self.out = nn.Linear(2 * dim * 49 + classes, 1)
+
+    def _split(self, xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pixels = self.channels * SIDE * SIDE
+        if xy.shape[1] != pixels + self.classes:
+            raise ValueError(
+                f"rows must be [{pixels} pixels + {self.classes} label], got {xy.shape[1]}"
+            )
+        return xy[:, :pixels], xy[:, pixels:]
+
+    def features(self, xy: torch.Tensor) -> torch.Tensor:
+        x, y = self._split(xy)
+        planes = y[:, :, None, None].expand(-1, -1, SIDE, SIDE)
+        image = x.view(len(x), self.channels, SIDE, SIDE)
+        return torch.cat([self.body(torch.cat([image, planes], 1)), y], 1)
+
+    def forward(self, xy: torch.Tensor) -> torch.Tensor:
+        return self.out(self.features(xy)).squeeze(1)
