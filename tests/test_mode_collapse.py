@@ -124,7 +124,7 @@ def test_notebook_runs_and_writes_the_summary_keys(tmp_path):
         "methods": "gan_nonsaturating,gan_minimax,unrolled_gan",
         "seeds_toy": 2, "steps": 4, "snapshot_every": 2, "batch_size": 16, "train_points": 64,
         "noise_dim": 4, "g_hidden": 8, "d_hidden": 8, "unroll_steps": 1, "eval_samples": 50,
-        "figure_points": 10, "device": "cpu",
+        "figure_points": 10, "device": "cpu", "image_benchmarks": "none",
     }  # fmt: skip
     notebooks.execute(
         "mode_collapse", "quick", tiny, results_dir=tmp_path, run_name="t", progress=False

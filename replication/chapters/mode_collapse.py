@@ -21,7 +21,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from replication.config import ConfigError, ExperimentConfig, param, resolve_device
+from replication.chapters.mode_collapse_image_config import IMAGE_QUICK, ImageBenchmarkConfig
+from replication.config import ConfigError, param, resolve_device
 from replication.datasets.toy import MIXTURES, Mixture
 from replication.metrics.modes import label_accuracy, mode_scores_per_seed
 from replication.nets.batched import (
@@ -74,7 +75,7 @@ FIGURE_METHODS = ("gan_minimax", "unrolled_gan")  # Metz et al. Figure 1: GAN vs
 
 
 @dataclass(frozen=True)
-class ModeCollapseConfig(ExperimentConfig):
+class ModeCollapseConfig(ImageBenchmarkConfig):  # + Stacked MNIST's and MNIST's parameters
     CHAPTER: ClassVar[str] = "mode_collapse"
     PROFILE_OVERRIDES: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {  # a pipeline check in minutes on one CPU thread, not a result
@@ -87,6 +88,7 @@ class ModeCollapseConfig(ExperimentConfig):
             "unroll_steps": 3,
             "eval_samples": 1000,
             "figure_points": 300,
+            **IMAGE_QUICK,
         },
     }
 
@@ -149,6 +151,7 @@ class ModeCollapseConfig(ExperimentConfig):
         return _split(self.benchmarks)
 
     def check(self) -> None:
+        super().check()
         bad = [m for m in self.method_names() if m not in METHODS]
         if bad:
             raise ConfigError(f"unknown method(s) {bad}; known: {list(METHODS)}")
@@ -170,13 +173,18 @@ def _split(text: str) -> list[str]:
 # -- networks and objectives ---------------------------------------------------------------------
 def objective_for(name: str, cfg: ModeCollapseConfig) -> Objective:
     """The method's registered objective with the chapter's hyperparameters, for S seeds."""
-    obj = objectives.get(METHODS[name].objective).tuned(
+    return batched(tuned_objective(name, cfg))
+
+
+def tuned_objective(name: str, cfg: ModeCollapseConfig) -> Objective:
+    """The method's registered objective with the chapter's hyperparameters, for one seed (the
+    image benchmarks train seeds as separate runs)."""
+    return objectives.get(METHODS[name].objective).tuned(
         margin=cfg.ebgan_margin,
         history_weight=cfg.history_weight,
         unroll_steps=cfg.unroll_steps,
         unroll_lr=cfg.unroll_lr,
     )
-    return batched(obj)
 
 
 def build_gan(name: str, cfg: ModeCollapseConfig, mix: Mixture, device: torch.device) -> GAN:

@@ -31,7 +31,7 @@ IMAGE_QUICK: dict[str, Any] = {
     "image_noise_dim": 16,
     "image_dim": 8,
     "mb_image_kernels": 10,
-    "stacked_eval_samples": 2600,
+    "stacked_eval_samples": 500,
     "mnist_eval_samples": 500,
     "fid_reference": 1000,
     "parzen_valid": 200,

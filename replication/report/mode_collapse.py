@@ -18,6 +18,7 @@ from replication.datasets.toy import MIXTURES
 from replication.report.published import MODE_COLLAPSE
 
 METRICS = ("modes", "hq", "rkl")
+STACKED_MODES = 1000  # claims count Stacked MNIST's seeds too (report.mode_collapse_images)
 BASELINE = "gan_nonsaturating"  # Salimans et al.'s and PacGAN's baseline: the usual GAN
 
 
@@ -85,6 +86,11 @@ def published_table() -> pd.DataFrame:
 
 
 # -- claims --------------------------------------------------------------------------------------
+def n_modes(bench: str) -> int:
+    """Modes of a benchmark: the toys' mixtures, or Stacked MNIST's 1,000 digit triples."""
+    return STACKED_MODES if bench == "stacked" else MIXTURES[bench].n_modes
+
+
 def _per_seed(final: pd.DataFrame, method: str, bench: str) -> pd.Series:
     g = final[(final.method == method) & (final.benchmark == bench)]
     return g.set_index("seed").modes
@@ -120,7 +126,7 @@ def claims(final: pd.DataFrame, profile: str) -> pd.DataFrame:
         )
 
     for bench in benches:
-        k_all = MIXTURES[bench].n_modes
+        k_all = n_modes(bench)
         if BASELINE in methods:
             m = _per_seed(final, BASELINE, bench)
             k = int(((m >= 1) & (m < k_all)).sum())
@@ -213,18 +219,22 @@ def modes_over_training_figure(scores: pd.DataFrame, bench: str = "ring") -> plt
 
 
 # -- summary ---------------------------------------------------------------------------------------
-IMAGE_KEYS = ("stacked_modes", "stacked_kl", "mnist_fid")
+IMAGE_KEYS = ("stacked_modes", "stacked_kl", "mnist_fid", "mnist_parzen", "cgan_accuracy")
 
 
-def summary_metrics(agg: pd.DataFrame) -> dict[str, dict[str, float | None]]:
-    """Per method: `<bench>_<metric>` means and `_se` standard errors; the image benchmarks,
-    not run yet, are None."""
+def summary_metrics(
+    agg: pd.DataFrame, image: dict[str, dict[str, float | None]] | None = None
+) -> dict[str, dict[str, float | None]]:
+    """Per method: `<bench>_<metric>` means and `_se` standard errors; the image benchmarks'
+    (`report.mode_collapse_images.image_summary`) merged in, None where not run."""
     out: dict[str, dict[str, float | None]] = {}
     for _, r in agg.iterrows():
         d = out.setdefault(r.method, {k: None for k in IMAGE_KEYS})
         for m in METRICS:
             d[f"{r.benchmark}_{m}"] = _finite(r[m])
             d[f"{r.benchmark}_{m}_se"] = _finite(r[f"{m}_se"])
+    for method, values in (image or {}).items():
+        out.setdefault(method, {k: None for k in IMAGE_KEYS}).update(values)
     return out
 
 

@@ -1,0 +1,138 @@
+"""The mode-collapse chapter's image benchmarks: config refused before compute, which methods
+run where, a tiny end-to-end pass on a hand-made MNIST, a clear skip without MNIST, and the
+report's aggregates from hand-made per-seed rows."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from replication.chapters import mode_collapse as ch
+from replication.chapters import mode_collapse_images as im
+from replication.config import ConfigError
+from replication.report import mode_collapse as report
+from replication.report import mode_collapse_images as rim
+
+CPU = torch.device("cpu")
+
+
+def _tiny(**kw):
+    base = dict(
+        methods="gan_nonsaturating,minibatch_discrimination,feature_matching,wgan_gp,"
+        "conditional_gan,ebgan",
+        seeds_image=2, image_epochs=1, image_batch=8, stacked_train_images=16,
+        mnist_train_images=16, image_noise_dim=4, image_dim=2, mb_image_kernels=3,
+        mb_image_kernel_dim=2, stacked_eval_samples=30, mnist_eval_samples=12, fid_reference=10,
+        parzen_valid=5, parzen_test=10, cgan_samples_per_digit=2, classifier_epochs=1,
+        device="cpu",
+    )  # fmt: skip
+    return ch.ModeCollapseConfig.for_profile("quick", **{**base, **kw})
+
+
+def test_image_config_names_what_is_wrong():
+    with pytest.raises(ConfigError, match="unknown image benchmark.*cifar"):
+        _tiny(image_benchmarks="stacked,cifar")
+    with pytest.raises(ConfigError, match="image_batch 64 > stacked_train_images 16"):
+        _tiny(image_batch=64)
+    assert _tiny(image_benchmarks="none").image_benchmark_names() == []
+    for row in ch.ModeCollapseConfig.describe():
+        if row["parameter"].startswith(("image_", "stacked_", "mnist_", "parzen_")):
+            assert row["help"] and row["quick"] is not None, row["parameter"]
+
+
+def test_which_methods_run_on_which_image_benchmark():
+    cfg = _tiny()
+    runs = im.image_runs(cfg)
+    assert ("conditional_gan", "mnist") in runs and ("conditional_gan", "stacked") not in runs
+    assert not any(m == "ebgan" for m, _ in runs)
+    assert "ebgan" in im.left_out(cfg)
+    assert ("minibatch_discrimination", "stacked") in runs
+
+
+def test_seed_s_of_every_method_starts_from_the_same_generator():
+    cfg = _tiny()
+    a = im.build_image_gan("gan_nonsaturating", "stacked", cfg, CPU, seed=5).generator
+    b = im.build_image_gan("minibatch_discrimination", "stacked", cfg, CPU, seed=5).generator
+    c = im.build_image_gan("gan_nonsaturating", "stacked", cfg, CPU, seed=6).generator
+    pa, pb, pc = (torch.cat([p.flatten() for p in g.parameters()]) for g in (a, b, c))
+    assert torch.equal(pa, pb) and not torch.equal(pa, pc)
+
+
+def test_tiny_end_to_end_pass_on_a_hand_made_mnist(fake_mnist, tmp_path):
+    folder = fake_mnist.write(tmp_path / "mnist")
+    cfg = _tiny(data_dir=str(folder))
+    res, status = im.run_if_data(cfg, CPU, tmp_path / "ckpt", progress=False)
+    assert status.startswith("run: stacked, mnist") and res is not None
+    assert (tmp_path / "ckpt" / "classifier.pt").is_file()
+    ps = res.per_seed
+    assert len(ps) == (4 * 2 + 5 * 2)  # 4 methods on stacked, 5 on MNIST, 2 seeds each
+    st = ps[ps.benchmark == "stacked"]
+    assert st.modes.between(1, 30).all() and st.kl.between(0, math.log(1000) + 1e-9).all()
+    mn = ps[ps.benchmark == "mnist"]
+    assert mn.fid.notna().all() and mn.parzen.notna().all()
+    assert mn[mn.method == "conditional_gan"].cgan_accuracy.between(0, 1).all()
+    assert (ps.d_steps == 2).all()  # one epoch of 16 rows in minibatches of 8
+    assert len(res.per_digit) == 10 * 2 and set(res.per_digit.digit) == set(range(10))
+    assert res.grids[("gan_nonsaturating", "stacked")].shape == (16, 3 * 784)
+    agg = rim.aggregate_images(ps)
+    summary = report.summary_metrics(pd.DataFrame(), rim.image_summary(agg))
+    assert summary["gan_nonsaturating"]["stacked_modes"] == pytest.approx(
+        st[st.method == "gan_nonsaturating"].modes.mean()
+    )
+    assert summary["conditional_gan"]["cgan_accuracy"] is not None
+    assert summary["conditional_gan"]["stacked_modes"] is None  # not run there
+    rim.sample_grid_figure(res.grids, "stacked")
+    rim.sample_grid_figure(res.grids, "mnist")
+
+
+def test_without_mnist_the_images_are_skipped_with_the_loaders_message(tmp_path, monkeypatch):
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    cfg = _tiny(data_dir=str(tmp_path / "nowhere"))
+    res, status = im.run_if_data(cfg, CPU, tmp_path / "ckpt", progress=False)
+    assert res is None and "MNIST not found" in status and "nowhere" in status
+    res, status = im.run_if_data(_tiny(image_benchmarks="none"), CPU, tmp_path, progress=False)
+    assert res is None and "no image benchmark" in status
+
+
+def _rows(rows):
+    cols = ["method", "benchmark", "seed", "diverged", "modes", "kl", "fid"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_image_aggregates_are_mean_and_se_over_seeds_that_did_not_diverge():
+    ps = _rows(
+        [
+            ("gan_nonsaturating", "stacked", 0, False, 80, 4.0, math.nan),
+            ("gan_nonsaturating", "stacked", 1, False, 100, 3.0, math.nan),
+            ("gan_nonsaturating", "stacked", 2, True, math.nan, math.nan, math.nan),
+            ("gan_nonsaturating", "mnist", 0, False, math.nan, math.nan, 10.0),
+        ]
+    )
+    agg = rim.aggregate_images(ps)
+    st = agg[agg.benchmark == "stacked"].iloc[0]
+    assert (st.seeds, st.diverged, st.modes, st.modes_n) == (3, 1, 90.0, 2)
+    assert st.modes_se == pytest.approx(10.0)  # sd 14.14 / sqrt(2)
+    table = rim.image_table(agg)
+    assert table.loc["gan_nonsaturating", "Stacked MNIST: modes (of 1000)"] == "90.0 ± 10.0 (n=2)"
+    s = rim.image_summary(agg)["gan_nonsaturating"]
+    assert (s["stacked_modes"], s["stacked_kl"], s["mnist_fid"]) == (90.0, 3.5, 10.0)
+    assert s["mnist_fid_se"] is None  # one seed: no standard error
+    claims_rows = rim.stacked_modes_per_seed(ps)
+    assert claims_rows.modes.tolist() == [80, 100]
+
+
+def test_claims_count_stacked_seeds_against_1000_modes():
+    final = pd.DataFrame(
+        [("gan_nonsaturating", "stacked", s, m) for s, m in enumerate([80, 1000, 5])]
+        + [("minibatch_discrimination", "stacked", s, m) for s, m in enumerate([90, 1000, 1])],
+        columns=["method", "benchmark", "seed", "modes"],
+    )
+    c = report.claims(final, "paper").set_index("claim")
+    partial = c.loc["partial mode collapse always occurs (the GAN covers some modes, not all)"]
+    assert partial.verdict == "yes: 2 of 3 seeds agree"  # 80 and 5 of 1000; 1000 is all
+    assert c.loc["minibatch discrimination greatly reduces mode collapse"].verdict.startswith(
+        "no: 1 of 3"
+    )
