@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -195,6 +196,7 @@ TINY_GAME = {
     "ring_points": 1024,
     "ring_batch": 64,
     "k_values": "1,2",
+    "mnist_g_steps": 0,  # the MNIST part off: its own test below needs the files
 }
 
 
@@ -237,6 +239,8 @@ def test_notebook_runs_and_writes_the_summary_keys(tmp_path):
     )  # h a
 
     assert set(s["k_ablation"]) == {"simultaneous", "alternating_k1", "alternating_k2"}
+    for key in ("mnist_k_ablation", "mnist_consensus"):  # said, never left blank
+        assert s[key] == "not run: switched off (mnist_g_steps = 0)"
     assert all(r["seeds"] == 2 for r in s["consensus_vs_simultaneous"].values())
     assert s["c_of_g_at_p_data"] == pytest.approx(-math.log(4), abs=1e-6)
 
@@ -255,3 +259,264 @@ def test_ring_verdict_needs_all_modes_in_most_seeds_for_convergence():
     assert rt._ring_verdict(con) == rt.NOT_REPRODUCED
     con["consensus"], con["simultaneous"] = r(8, 5), r(8, 3)  # simultaneous converges too
     assert rt._ring_verdict(con) == rt.NOT_REPRODUCED  # no more modes on average either
+
+
+# -- 3./4. on MNIST with the 2014 networks ------------------------------------------------------
+def _tiny_recipe(seed: int = 0):
+    from replication.chapters.recipe2014 import Mnist2014Recipe
+
+    return Mnist2014Recipe(
+        seed=seed, device="cpu", g_hidden=16, d_units=8, d_pieces=2, batch_size=50
+    )
+
+
+def _count_optimiser_steps():
+    """Every optimiser step from now on, by optimiser (a global post-step hook)."""
+    from collections import Counter
+
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    counts: Counter = Counter()
+    handle = register_optimizer_step_post_hook(lambda opt, args, kwargs: counts.update([id(opt)]))
+    return counts, handle
+
+
+def test_every_mnist_condition_trains_with_k_d_steps_per_g_step_and_equal_g_steps():
+    """On tiny data: each condition moves both networks from the seed's one start, keeps its
+    losses finite, makes exactly 8 G updates (two rounds of one pass at k = 1, 200 rows / 50),
+    and k D optimiser steps per G step (counted at the optimisers)."""
+    from replication.chapters import game_mnist as gm
+    from replication.chapters.game_dynamics import MNIST_CONDITIONS, GameDynamicsConfig
+
+    cfg = GameDynamicsConfig.for_profile("quick")
+    data = torch.rand(200, 64, generator=torch.Generator().manual_seed(3))
+    start, _ = gm.build("simultaneous", cfg, _tiny_recipe(), data)
+    start_g = [p.detach().clone() for p in start.generator.parameters()]
+    start_d = [p.detach().clone() for p in start.discriminator.parameters()]
+    for condition in MNIST_CONDITIONS:
+        counts, handle = _count_optimiser_steps()
+        try:
+            gan, diverged = gm.train_condition(
+                condition, cfg, data, _tiny_recipe(), g_steps=8, progress=False
+            )
+        finally:
+            handle.remove()
+        k = gm.k_of(condition) or 1
+        assert not diverged and gan.g_step == 8, condition
+        assert counts[id(gan.opt_g)] == 8 and counts[id(gan.opt_d)] == 8 * k, condition
+        assert gan.step == 8 * k and len(gan.history) == 2, condition
+        for row in gan.history:
+            assert math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"]), condition
+        for before, p in zip(start_g, gan.generator.parameters(), strict=True):
+            assert before.shape == p.shape
+        assert any(
+            not torch.equal(b, p) for b, p in zip(start_g, gan.generator.parameters(), strict=True)
+        ), condition
+        assert any(
+            not torch.equal(b, p)
+            for b, p in zip(start_d, gan.discriminator.parameters(), strict=True)
+        ), condition
+        rms = isinstance(gan.opt_d, torch.optim.RMSprop)
+        assert rms == (gm.optimiser_of(condition) == gm.RMSPROP), condition
+
+
+def test_mnist_conditions_start_from_the_same_weights_within_a_seed():
+    from replication.chapters import game_mnist as gm
+    from replication.chapters.game_dynamics import GameDynamicsConfig
+
+    cfg = GameDynamicsConfig.for_profile("quick")
+    data = torch.rand(200, 64, generator=torch.Generator().manual_seed(3))
+    a, _ = gm.build("alternating_k5", cfg, _tiny_recipe(1), data)
+    b, obj = gm.build("consensus", cfg, _tiny_recipe(1), data)
+    c, _ = gm.build("consensus", cfg, _tiny_recipe(2), data)
+    assert all(
+        torch.equal(x, y)
+        for x, y in zip(
+            a.generator.state_dict().values(), b.generator.state_dict().values(), strict=True
+        )
+    )
+    assert not torch.equal(b.generator.net[0].weight, c.generator.net[0].weight)
+    assert obj.consensus_weight == cfg.mnist_consensus_weight
+    assert b.opt_g.param_groups[0]["lr"] == cfg.mnist_rmsprop_lr
+
+
+def test_mnist_g_steps_must_be_whole_passes_and_conditions_known():
+    from replication.chapters import game_mnist as gm
+    from replication.chapters.game_dynamics import GameDynamicsConfig
+    from replication.config import ConfigError
+
+    with pytest.raises(ConfigError, match="mnist_conditions"):
+        GameDynamicsConfig.for_profile("quick", mnist_conditions="simultaneous,alternating_k0")
+    with pytest.raises(ConfigError, match="mnist_conditions"):
+        GameDynamicsConfig.for_profile("quick", mnist_conditions="consensus,consensus")
+    with pytest.raises(ConfigError, match="one pass"):
+        GameDynamicsConfig.for_profile("quick", mnist_g_steps=75)  # 5,000 images: passes of 50
+    cfg = GameDynamicsConfig.for_profile("quick", mnist_g_steps=0)
+    assert gm.load(cfg) == (None, "switched off (mnist_g_steps = 0)")
+    with pytest.raises(ValueError, match="one pass"):
+        gm.train_condition("simultaneous", cfg, torch.rand(200, 64), _tiny_recipe(), 6)
+
+
+def _fake_mnist(n_train: int = 200, n_valid: int = 300):
+    from replication.datasets.mnist import MnistSplits
+
+    g = torch.Generator().manual_seed(5)
+    return MnistSplits(
+        train=torch.rand(n_train, 784, generator=g),
+        valid=torch.rand(n_valid, 784, generator=g),
+        test=torch.rand(50, 784, generator=g),
+        train_labels=torch.arange(n_train) % 10,
+        valid_labels=torch.arange(n_valid) % 10,
+        test_labels=torch.arange(50) % 10,
+        files={},
+    )
+
+
+def test_mnist_run_scores_every_condition_and_seed_and_the_summary_has_its_shape(monkeypatch):
+    """`run` on random 784-pixel rows with tiny networks and an untrained classifier: one row
+    per condition and seed with finite scores, equal G steps, and the summary's two dicts with
+    mean, sd, n, seeds and per-seed values per condition."""
+    from replication.chapters import game_mnist as gm
+    from replication.chapters.game_dynamics import GameDynamicsConfig
+    from replication.metrics.classifier import ClassifierScorer, DigitClassifier
+    from replication.report import game_dynamics as report
+
+    monkeypatch.setattr(gm, "recipe_for", lambda cfg, seed: _tiny_recipe(seed))
+    cfg = GameDynamicsConfig.for_profile(
+        "quick",
+        mnist_train_images=200,
+        mnist_g_steps=4,
+        mnist_seeds=2,
+        mnist_conditions="simultaneous,alternating_k1,alternating_k2,consensus,"
+        "rmsprop_simultaneous,rmsprop_alternating",
+        mnist_eval_samples=60,
+        mnist_parzen_valid=40,
+    )
+    mnist = _fake_mnist()
+    torch.manual_seed(0)
+    scorer = ClassifierScorer.fit(DigitClassifier(), mnist.valid[:200])
+    recorded = []
+    runs = gm.run(cfg, mnist, scorer, record=lambda n, g: recorded.append(n), progress=False)
+    ps = runs.per_seed
+    assert len(ps) == 12 and len(recorded) == 12
+    assert (ps.g_steps == 4).all() and np.isfinite(ps[["fid", "parzen_ll"]]).all().all()
+    assert ps.set_index(["condition", "seed"]).d_steps_per_g_step.loc["alternating_k2"].eq(2).all()
+    assert set(runs.samples) == set(ps.condition) and runs.samples["consensus"].shape == (36, 784)
+    s = report.mnist_summary(ps, cfg, 0.5)
+    assert set(s["mnist_k_ablation"]) == {"simultaneous", "alternating_k1", "alternating_k2"}
+    assert set(s["mnist_consensus"]) == {"consensus", "rmsprop_simultaneous", "rmsprop_alternating"}
+    for r in [*s["mnist_k_ablation"].values(), *s["mnist_consensus"].values()]:
+        assert r["n"] == 2 and r["seeds"] == [0, 1] and len(r["fid_per_seed"]) == 2
+        assert r["fid_mean"] == pytest.approx(np.mean(r["fid_per_seed"]))
+        assert r["parzen_ll_sd"] == pytest.approx(np.std(r["parzen_ll_per_seed"], ddof=1))
+        assert r["wall_s_per_g_step"] > 0 and r["g_steps"] == 4
+    assert isinstance(s["mnist_k_verdict"], str) and isinstance(s["mnist_consensus_verdict"], str)
+    assert (
+        report.mnist_summary(None, cfg, None, not_run="switched off")["mnist_k_ablation"]
+        == "not run: switched off"
+    )
+
+
+def _scores(fids: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [
+        {"condition": c, "seed": s, "fid": f, "parzen_ll": -f, "diverged": False}
+        for c, v in fids.items()
+        for s, f in enumerate(v)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_mnist_consensus_verdict_counts_seeds_paired_with_a_tolerance():
+    from replication.report import game_dynamics as report
+
+    better = _scores(
+        {
+            "consensus": [10, 11, 12],
+            "rmsprop_simultaneous": [20, 21, 22],
+            "rmsprop_alternating": [9, 30, 30],
+        }
+    )
+    v = report.mnist_consensus_verdict(better)
+    assert v.startswith("consistent with") and "lower FID in all 3 seeds" in v
+    assert "lower FID in 2, higher FID in 1, the same in 0 of 3 seeds" in v  # alternating
+    worse = _scores({"consensus": [30, 31, 32], "rmsprop_simultaneous": [20, 21, 22]})
+    assert report.mnist_consensus_verdict(worse).startswith("not supported")
+    tie = _scores({"consensus": [20.05, 21, 22.1], "rmsprop_simultaneous": [20, 21, 22]})
+    v = report.mnist_consensus_verdict(tie)
+    assert v.startswith("not supported") and "the same within tolerance in all 3 seeds" in v
+    mixed = _scores({"consensus": [10, 30, 22], "rmsprop_simultaneous": [20, 21, 22]})
+    assert report.mnist_consensus_verdict(mixed).startswith("mixed")
+    assert report.mnist_consensus_verdict(_scores({"consensus": [1, 2]})).startswith("not judged")
+    k = report.mnist_k_verdict(
+        _scores({"alternating_k1": [20, 21, 22], "alternating_k5": [10, 11, 12]})
+    )
+    assert k.startswith("best mean FID: k = 5") and "k = 5: lower FID in all 3 seeds" in k
+
+
+TINY_GAME_MNIST = {
+    **TINY_GAME,
+    "mnist_g_steps": 10,
+    "mnist_seeds": 2,
+    "mnist_train_images": 1000,
+    "mnist_conditions": "simultaneous,alternating_k2,consensus,rmsprop_simultaneous",
+    "mnist_eval_samples": 100,
+    "mnist_parzen_valid": 40,
+    "mnist_fid_reference": 200,
+    "mnist_classifier_images": 1000,
+    "mnist_classifier_epochs": 1,
+}
+
+
+@pytest.mark.slow
+def test_notebook_runs_the_mnist_part_with_the_real_files(tmp_path):
+    """With MNIST present (MNIST_DIR), the notebook trains the MNIST conditions with the 2014
+    networks and writes their per-condition records, figures and verdicts."""
+    import json
+
+    from replication.datasets.mnist import DatasetError, locate_mnist
+    from replication.publish import execute as notebooks
+
+    try:
+        locate_mnist()
+    except DatasetError:
+        pytest.skip("MNIST files not found (set MNIST_DIR)")
+    notebooks.execute(
+        "game_dynamics",
+        "quick",
+        TINY_GAME_MNIST,
+        results_dir=tmp_path,
+        run_name="t",
+        progress=False,
+    )
+    run = tmp_path / "game_dynamics" / "t"
+    s = json.loads((run / "summary.json").read_text())
+    assert set(s["mnist_k_ablation"]) == {"simultaneous", "alternating_k2"}
+    assert set(s["mnist_consensus"]) == {"consensus", "rmsprop_simultaneous"}
+    k2 = s["mnist_k_ablation"]["alternating_k2"]
+    assert k2["d_steps_per_g_step"] == 2 and k2["g_steps"] == 10 and k2["n"] == 2
+    assert s["mnist_consensus_verdict"] and s["mnist_k_verdict"].startswith("best mean FID")
+    per_seed = pd.read_csv(run / "mnist_per_seed.csv")
+    assert len(per_seed) == 8 and (per_seed.g_steps == 10).all()
+    for name in ("mnist_quality", "mnist_samples"):
+        assert (run / "figures" / f"{name}.png").stat().st_size > 5_000, name
+    prov = json.loads((run / "provenance.json").read_text())
+    assert prov["training"]["mnist_consensus_seed1"]["epochs"] == 1  # one pass of 10 G steps
+
+
+def test_results_table_has_mnist_rows_only_when_the_run_has_them():
+    from replication.report import results_table as rt
+
+    rec = {"fid_mean": 30.0, "fid_sd": 1.0, "n": 3}
+    s = {
+        "profile": "paper",
+        "mnist_g_steps": 1000,
+        "mnist_k_ablation": {"simultaneous": rec, "alternating_k5": rec},
+        "mnist_consensus": {"consensus": rec, "rmsprop_simultaneous": rec},
+        "mnist_consensus_verdict": "mixed (against simultaneous RMSProp: ...)",
+    }
+    k_row, con_row = rt._game_mnist(s)
+    assert "k = 5 30.0 ± 1.0" in k_row["ours"] and "(n = 3)" in k_row["ours"]
+    assert con_row["verdict"] == "mixed (FID, by seed)"
+    assert rt._game_mnist({**s, "profile": "quick"})[1]["verdict"].startswith("not judged")
+    off = "not run: switched off (mnist_g_steps = 0)"
+    assert rt._game_mnist({"mnist_k_ablation": off, "mnist_consensus": off}) == []

@@ -7,7 +7,8 @@ consensus optimisation (Mescheder, Nowozin & Geiger 2017) on the ring of Gaussia
 2. The Dirac-GAN from many starting points at once (`training.dirac`): measured per-step rates
    beside the closed forms of `metrics.game`.
 3./4. The ring (`game_ring`): k = 1, 2, 5 and the simultaneous step; consensus against
-   simultaneous and alternating RMSProp.
+   simultaneous and alternating RMSProp. The same on MNIST with the 2014 networks
+   (`game_mnist`), seed by seed.
 
 Figures and the reading are in `replication/report/game_dynamics.py`.
 """
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from replication.chapters.recipe2014 import Mnist2014Recipe
 from replication.config import ConfigError, ExperimentConfig, param
 from replication.metrics import game
 from replication.nets.toy import Mixture1DGenerator
@@ -32,6 +34,21 @@ from replication.training.fit_critic import CriticFit, fit_critic
 OURS = "our choice"
 P_DATA = game.Mixture1D((0.3, 0.7), (-2.0, 2.0), (0.5, 0.8))  # our choice: two unequal modes
 P_G_START = game.Mixture1D((1.0,), (0.0,), (1.5,))  # t = 0: one broad Gaussian
+MNIST_FIXED = ("simultaneous", "consensus", "rmsprop_simultaneous", "rmsprop_alternating")
+MNIST_CONDITIONS = (
+    "simultaneous",
+    "alternating_k1",
+    "alternating_k2",
+    "alternating_k5",
+    "consensus",
+    "rmsprop_simultaneous",
+    "rmsprop_alternating",
+)
+
+
+def _is_k_condition(name: str) -> bool:
+    k = name.removeprefix("alternating_k")
+    return name.startswith("alternating_k") and k.isdigit() and int(k) >= 1
 
 
 def generator_family(t: float) -> game.Mixture1D:
@@ -59,6 +76,14 @@ class GameDynamicsConfig(ExperimentConfig):
             "ring_seeds": 3,
             "ring_g_steps": 500,
             "ring_eval_every": 250,
+            "mnist_g_steps": 50,
+            "mnist_seeds": 2,
+            "mnist_train_images": 5000,
+            "mnist_eval_samples": 500,
+            "mnist_parzen_valid": 400,
+            "mnist_fid_reference": 1000,
+            "mnist_classifier_images": 10000,
+            "mnist_classifier_epochs": 1,
         },
     }
 
@@ -149,6 +174,97 @@ class GameDynamicsConfig(ExperimentConfig):
         source="issue: k = 1, 2, 5; Goodfellow et al. 2014 used k = 1",
     )
 
+    # -- 3./4. on MNIST with the 2014 networks (`game_mnist`) --
+    mnist_conditions: str = param(
+        ",".join(MNIST_CONDITIONS),
+        "MNIST conditions (comma-separated): simultaneous and alternating_k<k> with the 2014 SGD "
+        "recipe; consensus, rmsprop_simultaneous and rmsprop_alternating with RMSProp",
+        source="issue 18, parts 3-4: k = 1, 2, 5 and the 2014 code's simultaneous step; "
+        "consensus against simultaneous and alternating RMSProp on the same networks",
+    )
+    mnist_g_steps: int = param(
+        1000,
+        "generator updates of every MNIST condition and seed (0: the MNIST part is not run); a "
+        "multiple of one pass at k = 1 (mnist_train_images / 100)",
+        source="ours, to fit ~45 min on one CPU thread: 7 conditions x 3 seeds cost ~0.7 s per "
+        "G update together (measured, 2014 networks, batch 100), so 2 passes over the 50,000 "
+        "images at k = 1; the 2014 run trained for hundreds of epochs",
+        min=0,
+    )
+    mnist_seeds: int = param(
+        3,
+        "seeds per MNIST condition (seed, seed + 1, ...); within a seed every condition starts "
+        "from the same weights",
+        source=OURS,
+        min=2,
+    )
+    mnist_train_images: int = param(
+        50000,
+        "MNIST training images (the first n of the 50k split)",
+        source="mnist.yaml: MNIST train start 0 stop 50000",
+        min=100,
+        max=50000,
+    )
+    mnist_rmsprop_lr: float = param(
+        1e-4,
+        "RMSProp lr of consensus and of its two baselines",
+        source="TheNumericsOfGANs: RMSProp 1e-4 (CIFAR-10 and the mixture of Gaussians)",
+        min=0,
+    )
+    mnist_consensus_weight: float = param(
+        10.0, "consensus gamma on MNIST", source="TheNumericsOfGANs: reg_param 10"
+    )
+    mnist_eval_samples: int = param(
+        5000,
+        "samples per run, scored by Parzen LL and FID (both depend on the count: compare "
+        "values only at one count; Table 1 used 10,000)",
+        source="ours: FID's classifier pass is the cost, ~1 s per 1,000 samples on one thread",
+        min=10,
+        max=10000,
+    )
+    mnist_parzen_valid: int = param(
+        2000,
+        "validation images of the Parzen score: the first half chooses sigma (the paper's grid), "
+        "the second half is scored",
+        source="ours, as the wgan_vs_js chapter's quality score",
+        min=4,
+        max=10000,
+    )
+    mnist_fid_reference: int = param(
+        10000,
+        "validation images whose classifier features are the FID reference",
+        source=OURS,
+        min=200,
+        max=10000,
+    )
+    mnist_classifier_images: int = param(
+        50000,
+        "training images of the digit classifier behind FID",
+        source=OURS,
+        min=100,
+        max=50000,
+    )
+    mnist_classifier_epochs: int = param(
+        3,
+        "epochs of the digit classifier (Adam 1e-3, batch 128)",
+        source="our choice, as the wgan_vs_js chapter: ~99% test accuracy",
+        min=1,
+    )
+
+    def mnist_condition_list(self) -> list[str]:
+        names = [c.strip() for c in self.mnist_conditions.split(",") if c.strip()]
+        bad = [c for c in names if c not in MNIST_FIXED and not _is_k_condition(c)]
+        if not names or bad or len(set(names)) < len(names):
+            raise ConfigError(
+                f"mnist_conditions must be distinct names from {MNIST_FIXED} or alternating_k<k> "
+                f"(k >= 1), comma-separated; got {self.mnist_conditions!r}"
+            )
+        return names
+
+    def mnist_pass_g_steps(self) -> int:
+        """G updates in one pass over the MNIST images at k = 1 (the 2014 recipe's batch)."""
+        return self.mnist_train_images // Mnist2014Recipe().batch_size
+
     def k_list(self) -> list[int]:
         try:
             ks = [int(k) for k in self.k_values.split(",")]
@@ -162,6 +278,12 @@ class GameDynamicsConfig(ExperimentConfig):
 
     def check(self) -> None:
         self.k_list()
+        self.mnist_condition_list()
+        if self.mnist_g_steps % self.mnist_pass_g_steps():
+            raise ConfigError(
+                f"mnist_g_steps ({self.mnist_g_steps}) must be a multiple of one pass at k = 1 "
+                f"(mnist_train_images / batch = {self.mnist_pass_g_steps()})"
+            )
         if self.ring_batch > self.ring_points:
             raise ConfigError(
                 f"ring_batch ({self.ring_batch}) exceeds ring_points ({self.ring_points})"
