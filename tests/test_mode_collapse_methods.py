@@ -7,7 +7,6 @@ import math
 import pytest
 import torch
 from torch import nn
-from torch.func import functional_call
 
 from replication.datasets.toy import RING8
 from replication.metrics.modes import label_accuracy
@@ -25,7 +24,16 @@ from replication.training.losses import discriminator_bce
 from replication.training.stabilisers import (
     HistoricalAverage,
     feature_matching_cost,
+    pulling_away,
+    stabilised_step,
+)
+from replication.training.state import GAN
+from replication.training.steps import update_rule
+from replication.training.unrolling import (
+    AdamLookahead,
+    adam_step,
     unrolled_discriminator,
+    unrolled_generator_cost,
 )
 from replication.training.variants import F_DIVERGENCES, OneSidedSmoothing
 
@@ -52,13 +60,67 @@ def test_ebgan_margin_loss_by_hand():
 
 
 def test_ebgan_energy_is_the_autoencoders_reconstruction_error():
-    ae = BatchedAutoencoder(2, 2, (4, 2, 4), seed=0)
+    ae = BatchedAutoencoder(2, 2, (4,), 2, (4,), seed=0, in_scale=0.25)
     x = RING8.sample(5, "cpu", seed=0, seeds=2)
     for s in range(2):
-        recon = ae.net.seed_module(s)(x[:, s])
+        recon = ae.seed_module(s)(x[:, s])
         want = ((recon - x[:, s]) ** 2).mean(1)
         assert torch.allclose(ae(x)[:, s], want, atol=1e-6)
     assert (ae(x) >= 0).all()
+
+
+def test_pulling_away_term_by_hand():
+    """f_PT = mean over ordered pairs i != j of cos^2: orthogonal codes 0, identical codes 1."""
+    assert float(pulling_away(torch.eye(3))) == 0.0
+    assert float(pulling_away(torch.tensor([[2.0, 1.0]] * 4))) == pytest.approx(1.0)
+    # (1, 0), (0, 1), (1, 1): cos^2 0, 1/2, 1/2 over the 3 pairs, each counted twice, / (3 * 2)
+    codes = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    assert float(pulling_away(codes)) == pytest.approx(1 / 3)
+    assert float(pulling_away(torch.tensor([[0.0, 0.0], [1.0, 0.0]]))) == 0.0  # zero code
+    both = torch.stack([torch.eye(2), torch.ones(2, 2)], 1)  # [B, S, w]: seeds 0 and 1
+    assert float(pulling_away(both)) == pytest.approx(0.0 + 1.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        pulling_away(torch.ones(1, 3))
+
+
+def test_ebgan_pt_adds_the_weighted_term_on_the_encoders_code():
+    ae = BatchedAutoencoder(2, 2, (6,), 3, (6,), seed=0)
+    x = RING8.sample(5, "cpu", seed=0, seeds=2)
+    code = ae.features(x)
+    assert code.shape == (5, 2, 3)  # the code, not the decoder's last hidden layer
+    for s in range(2):
+        assert torch.allclose(code[:, s], ae.encoder.seed_module(s)(x[:, s]), atol=1e-6)
+    assert (code < 0).any()  # linear: no ReLU zeroes the code's directions
+    obj = objectives.get("ebgan_pt")
+    assert obj.stabiliser.pull_away_weight == 0.1
+    assert obj.tuned(pull_away_weight=0.5).stabiliser.pull_away_weight == 0.5
+    assert obj.g_cost is objectives.get("ebgan").g_cost
+    assert obj.d_cost == objectives.get("ebgan").d_cost
+
+
+def test_ebgan_pt_at_weight_zero_steps_as_ebgan_and_adds_w_f_pt():
+    """One step from the same state and noise (EBGAN's alternating rule, EBGAN-PT's stabilised
+    one): at w = 0 G's gradient is EBGAN's; at w = 0.1 it differs, and G's logged cost exceeds
+    EBGAN's by 0.1 f_PT, in [0, 0.1] per seed."""
+
+    def step(name: str, **tune) -> tuple[list[torch.Tensor], float]:
+        obj = batched(objectives.get(name).tuned(**tune))
+        G = BatchedGenerator(2, 4, (8,), seed=0)
+        D = BatchedAutoencoder(2, 2, (8,), 2, (8,), seed=1)
+        gan = GAN(G, D, *obj.optimisers(G, D))
+        torch.manual_seed(0)
+        out = update_rule(obj).step(gan, RING8.sample(16, "cpu", 0, seeds=2))
+        return [p.grad.clone() for p in G.parameters()], float(out[1])
+
+    (plain, l0), (zero, l1), (pt, l2) = (
+        step("ebgan"),
+        step("ebgan_pt", pull_away_weight=0.0),
+        step("ebgan_pt"),
+    )
+    assert all(torch.allclose(a, b, atol=1e-7) for a, b in zip(plain, zero, strict=True))
+    assert l1 == pytest.approx(l0, rel=1e-6)
+    assert not all(torch.allclose(a, b) for a, b in zip(plain, pt, strict=True))
+    assert 0.0 < l2 - l0 <= 0.1 * 2 + 1e-6  # two seeds, each f_PT <= 1
 
 
 # -- f-GAN -------------------------------------------------------------------------------------
@@ -188,39 +250,195 @@ def test_virtual_batch_norm_by_hand_and_independent_of_the_minibatch():
 
 
 # -- Metz et al. 2017 ----------------------------------------------------------------------------
-def test_unrolled_steps_are_gradient_steps_differentiated_through():
-    torch.manual_seed(0)
-    D = nn.Linear(1, 1).double()
-    real = torch.tensor([[1.0], [2.0]], dtype=torch.float64)
+REAL = torch.tensor([[1.0], [2.0], [0.5]], dtype=torch.float64)
 
-    def cost(fake: torch.Tensor, k: int) -> torch.Tensor:
-        p = unrolled_discriminator(
-            D, lambda r, f: discriminator_bce(r.squeeze(1), f.squeeze(1)), real, fake, k, 0.5
+
+def _bce(r: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    return discriminator_bce(r.squeeze(1), f.squeeze(1))
+
+
+def _warm_d(seed: int = 0, steps: int = 3) -> tuple[nn.Module, torch.optim.Adam]:
+    """A small D and its Adam after a few real steps, so the moments are not zero."""
+    torch.manual_seed(seed)
+    D = nn.Sequential(nn.Linear(1, 4), nn.Tanh(), nn.Linear(4, 1)).double()
+    opt = torch.optim.Adam(D.parameters(), lr=0.05, betas=(0.5, 0.999), eps=1e-8)
+    for i in range(steps):
+        fake = torch.randn(3, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(i))
+        opt.zero_grad()
+        _bce(D(REAL), D(fake)).backward()
+        opt.step()
+    return D, opt
+
+
+def _central_differences(cost, x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """d cost / d x by central differences, one element at a time, flattened."""
+    fd = torch.zeros(x.numel(), dtype=x.dtype)
+    for i in range(x.numel()):
+        e = torch.zeros_like(x).flatten()
+        e[i] = eps
+        e = e.view_as(x)
+        fd[i] = (cost(x + e) - cost(x - e)) / (2 * eps)
+    return fd
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_unrolled_adam_step_is_torch_adams_step(dtype):
+    D, opt = _warm_d()
+    D, fake = D.to(dtype), torch.tensor([[0.2], [-0.4]], dtype=dtype)
+    opt = torch.optim.Adam(D.parameters(), lr=0.05, betas=(0.5, 0.999), eps=1e-8)
+    for _ in range(2):  # warm state in this dtype
+        opt.zero_grad()
+        _bce(D(REAL.to(dtype)), D(fake)).backward()
+        opt.step()
+    before = [p.detach().clone() for p in D.parameters()]
+    state = {k: v.clone() for k, v in opt.state[next(D.parameters())].items()}
+    ahead = AdamLookahead(opt, list(D.parameters()))
+    p1 = unrolled_discriminator(D, _bce, REAL.to(dtype), fake, 1, ahead)
+    assert all(torch.equal(a, b) for a, b in zip(before, D.parameters(), strict=True))
+    assert all(torch.equal(v, opt.state[next(D.parameters())][k]) for k, v in state.items())
+    opt.zero_grad()
+    _bce(D(REAL.to(dtype)), D(fake)).backward()
+    opt.step()  # the real optimiser, one step from the same state
+    tol = {"atol": 1e-14, "rtol": 0} if dtype == torch.float64 else {"atol": 1e-7, "rtol": 0}
+    for got, want in zip(p1.values(), D.parameters(), strict=True):
+        assert torch.allclose(got, want, **tol)
+
+
+def test_first_adam_step_moves_every_parameter_by_the_learning_rate():
+    """From zero moments, m / sqrt(v) after bias correction is g / |g|: each parameter moves by
+    lr * g / (|g| + eps), about lr whatever the gradient's size; a plain step moves it lr * g."""
+    p, g = [torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)], torch.tensor([1e-3, -5.0, 0.0])
+    g = [g.double()]
+    zeros = [torch.zeros(3, dtype=torch.float64)]
+    (new,), _, _ = adam_step(p, g, zeros, zeros, 1, 1e-4, (0.5, 0.999), 1e-8)
+    want = p[0] - 1e-4 * g[0] / (g[0].abs() + 1e-8)
+    assert torch.allclose(new, want, atol=1e-14, rtol=0)
+    assert torch.allclose((p[0] - new)[:2].abs(), torch.full((2,), 1e-4).double(), rtol=1e-4)
+    assert new[2] == p[0][2]  # no gradient ever: no move, and no NaN in its gradient below
+    g0 = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    zero = [torch.zeros(1, dtype=torch.float64)]
+    (moved,), _, _ = adam_step([g0 + 1], [g0], zero, zero, 1, 0.1, (0.5, 0.999), 1e-8)
+    (grad,) = torch.autograd.grad(moved.sum(), g0)
+    assert torch.isfinite(grad).all()
+
+
+def test_unrolled_generator_cost_at_k_0_is_the_gan_value():
+    """k = 0: the value f(G, D) = 1/2 E log D(x) + the minimax G cost; the real term does not
+    depend on G, so G's gradient is the minimax cost's."""
+    D, opt = _warm_d()
+    fake = torch.tensor([[0.2], [-0.4]], dtype=torch.float64, requires_grad=True)
+    got = unrolled_generator_cost(D, _bce, REAL, fake, 0, AdamLookahead(opt, list(D.parameters())))
+    g_cost = objectives.get("unrolled_gan").g_cost
+    plain = g_cost(D(fake).squeeze(1))
+    real_term = 0.5 * torch.log(torch.sigmoid(D(REAL))).mean()
+    assert float(got.detach()) == pytest.approx(float((plain + real_term).detach()), rel=1e-12)
+    (a,) = torch.autograd.grad(got, fake)
+    (b,) = torch.autograd.grad(plain, fake)
+    assert torch.allclose(a, b, atol=1e-15)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_unrolled_adam_is_differentiated_through_its_steps(k):
+    """G's gradient of the surrogate through k Adam steps equals central finite differences."""
+    D, opt = _warm_d()
+
+    def cost(fake: torch.Tensor) -> torch.Tensor:
+        return unrolled_generator_cost(
+            D, _bce, REAL, fake, k, AdamLookahead(opt, list(D.parameters()))
         )
-        return objectives.get("unrolled_gan").g_cost(functional_call(D, p, (fake,)).squeeze(1))
 
     fake = torch.tensor([[0.2], [-0.4]], dtype=torch.float64, requires_grad=True)
-    p1 = unrolled_discriminator(
-        D, lambda r, f: discriminator_bce(r.squeeze(1), f.squeeze(1)), real, fake, 1, 0.5
-    )
-    d_loss = discriminator_bce(D(real).squeeze(1), D(fake).squeeze(1))
-    grads = torch.autograd.grad(d_loss, list(D.parameters()))
-    for (_, got), p, g in zip(p1.items(), D.parameters(), grads, strict=True):
+    (auto,) = torch.autograd.grad(cost(fake), fake)
+    fd = _central_differences(cost, fake.detach())
+    assert torch.allclose(auto.flatten(), fd, atol=1e-7, rtol=1e-5)
+    (plain,) = torch.autograd.grad(unrolled_generator_cost(D, _bce, REAL, fake, 0, 0.0), fake)
+    assert not torch.allclose(plain, auto, atol=1e-6)  # the lookahead changes G's gradient
+
+
+def test_plain_unrolled_steps_are_gradient_steps_differentiated_through():
+    torch.manual_seed(0)
+    D = nn.Linear(1, 1).double()
+    fake = torch.tensor([[0.2], [-0.4]], dtype=torch.float64, requires_grad=True)
+    p1 = unrolled_discriminator(D, _bce, REAL, fake, 1, 0.5)
+    grads = torch.autograd.grad(_bce(D(REAL), D(fake)), list(D.parameters()))
+    for got, p, g in zip(p1.values(), D.parameters(), grads, strict=True):
         assert torch.allclose(got, p - 0.5 * g)  # one plain gradient step
-    (auto,) = torch.autograd.grad(cost(fake, 3), fake)
-    eps, fd = 1e-6, torch.zeros(2, dtype=torch.float64)
-    for i in range(2):
-        e = torch.zeros_like(fake)
-        e[i] = eps
-        fd[i] = (cost(fake.detach() + e, 3) - cost(fake.detach() - e, 3)) / (2 * eps)
-    assert torch.allclose(auto.flatten(), fd, atol=1e-7)  # through all 3 steps
-    (plain,) = torch.autograd.grad(cost(fake, 0), fake)
-    assert not torch.allclose(plain, auto)  # the lookahead changes G's gradient
+
+    def cost(f: torch.Tensor) -> torch.Tensor:
+        return unrolled_generator_cost(D, _bce, REAL, f, 3, 0.5)
+
+    (auto,) = torch.autograd.grad(cost(fake), fake)
+    fd = _central_differences(cost, fake.detach())
+    assert torch.allclose(auto.flatten(), fd, atol=1e-7)
 
 
-def test_unrolled_entry_uses_the_papers_k():
-    assert objectives.get("unrolled_gan").stabiliser.unroll_steps == 10
+def test_batched_unrolled_adam_gives_each_seed_its_own_gradient():
+    """On seed-batched parameters the unrolled Adam and G's gradient are each seed's own: the
+    same as a separate D with its own Adam that took the same real step."""
+    S = 3
+    obj = batched(objectives.get("gan_minimax"))
+    G, D = BatchedGenerator(S, 4, (8,), seed=0), BatchedDiscriminator(S, 2, (8,), seed=1)
+    real = RING8.sample(16, "cpu", seed=0, seeds=S)
+    fake0 = G(G.sample_noise(16, "cpu")).detach()
+    seps = [D.net.seed_module(s) for s in range(S)]
+    opt = torch.optim.Adam(D.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    opt.zero_grad()
+    obj.d_cost(D(real), D(fake0)).backward()
+    opt.step()
+    fake = G(G.sample_noise(16, "cpu")).detach().requires_grad_(True)
+    ahead = AdamLookahead(opt, list(D.parameters()))
+    (got,) = torch.autograd.grad(unrolled_generator_cost(D, obj.d_cost, real, fake, 3, ahead), fake)
+    one = objectives.get("gan_minimax").d_cost
+    for s, Ds in enumerate(seps):
+        o = torch.optim.Adam(Ds.parameters(), lr=1e-2, betas=(0.5, 0.999))
+        one(Ds(real[:, s]).squeeze(1), Ds(fake0[:, s]).squeeze(1)).backward()
+        o.step()
+        f = fake[:, s].detach().requires_grad_(True)
+
+        def cost_s(r, x, Ds=Ds):
+            return one(r.squeeze(1), x.squeeze(1))
+
+        c = unrolled_generator_cost(
+            Ds, cost_s, real[:, s], f, 3, AdamLookahead(o, list(Ds.parameters()))
+        )
+        (want,) = torch.autograd.grad(c, f)
+        assert torch.allclose(got[:, s], want, atol=1e-6)
+
+
+def test_unrolling_leaves_the_real_d_update_an_ordinary_adam_step():
+    """One stabilised step of the unrolled GAN moves D exactly as the plain GAN's step does (same
+    noise) and leaves D's Adam state as that step left it; only G's update differs."""
+
+    def step(name: str) -> GAN:
+        obj = batched(objectives.get(name).tuned(unroll_steps=3))
+        G, D = BatchedGenerator(2, 4, (8,), seed=0), BatchedDiscriminator(2, 2, (8,), seed=1)
+        gan = GAN(G, D, *obj.optimisers(G, D))
+        torch.manual_seed(0)
+        stabilised_step(gan, RING8.sample(16, "cpu", 0, seeds=2), obj, (HistoricalAverage(),) * 2)
+        return gan
+
+    unrolled, plain = step("unrolled_gan"), step("minibatch_discrimination")  # plain D here
+    d_pairs = zip(
+        unrolled.discriminator.parameters(), plain.discriminator.parameters(), strict=True
+    )
+    for a, b in d_pairs:
+        assert torch.equal(a, b)
+        sa, sb = unrolled.opt_d.state[a], plain.opt_d.state[b]
+        assert all(torch.equal(sa[k], sb[k]) for k in ("exp_avg", "exp_avg_sq", "step"))
+    g_moved = [
+        not torch.equal(a, b)
+        for a, b in zip(unrolled.generator.parameters(), plain.generator.parameters(), strict=True)
+    ]
+    assert any(g_moved)
+
+
+def test_unrolled_entry_unrolls_ds_adam_with_the_papers_k():
+    st = objectives.get("unrolled_gan").stabiliser
+    assert (st.unroll_steps, st.unroll_optimiser) == (10, "adam")
     assert objectives.get("unrolled_gan").tuned(unroll_steps=5).stabiliser.unroll_steps == 5
+    D, _ = _warm_d()
+    with pytest.raises(TypeError, match="Adam"):
+        AdamLookahead(torch.optim.SGD(D.parameters(), lr=0.1), list(D.parameters()))
 
 
 # -- Mirza & Osindero 2014 -----------------------------------------------------------------------

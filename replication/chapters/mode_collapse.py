@@ -56,6 +56,7 @@ METHODS: dict[str, Method] = {
     "gan_minimax": Method("gan_minimax"),
     "gan_nonsaturating": Method("gan"),
     "ebgan": Method("ebgan", discriminator="autoencoder"),
+    "ebgan_pt": Method("ebgan_pt", discriminator="autoencoder"),
     "fgan_kl": Method("fgan_kl"),
     "fgan_reverse_kl": Method("fgan_reverse_kl"),
     "fgan_js": Method("fgan_js"),
@@ -125,14 +126,34 @@ class ModeCollapseConfig(ImageBenchmarkConfig):  # + Stacked MNIST's and MNIST's
         10,
         "unrolled GAN's k",
         source="Metz et al. 2017, Figure 1: 10 unrolling steps (from our reading of the paper; "
-        "not checked against a copy in this project)",
+        "its text not checked in this project). The demo (poolio/unrolled_gan) uses 5 (10 in "
+        "its first commit); the copy that credits it, 4",
         min=0,
     )
+    unroll_optimiser: str = param(
+        "adam",
+        "the unrolled D update: D's own Adam (lr, betas, eps, moments) or plain 'sgd' steps",
+        source="poolio/unrolled_gan: the update ops of D's Keras Adam, copied k times (Keras "
+        "adds eps to sqrt(v), torch to sqrt(v / (1 - beta2^t)): a difference below eps)",
+        choices=("adam", "sgd"),
+    )
     unroll_lr: float = param(
-        1e-4, "step size of the unrolled D steps", source="D's own learning rate (the demo)", min=0
+        1e-4, "step size of the unrolled D steps when they are 'sgd'", source=CHOSEN, min=0
     )
     ebgan_margin: float = param(1.0, "EBGAN margin m", source=CHOSEN, min=0)
-    ebgan_code: int = param(1, "width of EBGAN's autoencoder code layer", source=CHOSEN, min=1)
+    ebgan_code: int = param(
+        2,
+        "width of EBGAN's autoencoder code (a linear layer between D's hidden layers)",
+        source=f"{CHOSEN}; as wide as the data, since the pulling-away term compares the codes' "
+        "directions, which a 1-d code does not have",
+        min=1,
+    )
+    pull_away_weight: float = param(
+        0.1,
+        "weight of EBGAN's pulling-away term (method ebgan_pt)",
+        source="Zhao et al. 2017: 0.1, as quoted in the chapter's brief (not read here)",
+        min=0,
+    )
     history_weight: float = param(0.1, "historical averaging weight", source=CHOSEN, min=0)
     mb_kernels: int = param(
         5, "minibatch discrimination kernels B", source=f"{CHOSEN} (toy-sized)", min=1
@@ -162,6 +183,11 @@ class ModeCollapseConfig(ImageBenchmarkConfig):  # + Stacked MNIST's and MNIST's
             raise ConfigError(
                 f"steps ({self.steps}) must be a multiple of snapshot_every ({self.snapshot_every})"
             )
+        if "ebgan_pt" in self.method_names() and self.ebgan_code < 2:
+            raise ConfigError(
+                f"ebgan_pt needs ebgan_code >= 2 (got {self.ebgan_code}): a 1-d code's cos^2 is "
+                "1 for every pair, so the pulling-away term would be constant"
+            )
         if self.batch_size > self.train_points:
             raise ConfigError(f"batch_size {self.batch_size} > train_points {self.train_points}")
 
@@ -183,7 +209,9 @@ def tuned_objective(name: str, cfg: ModeCollapseConfig) -> Objective:
         margin=cfg.ebgan_margin,
         history_weight=cfg.history_weight,
         unroll_steps=cfg.unroll_steps,
+        unroll_optimiser=cfg.unroll_optimiser,
         unroll_lr=cfg.unroll_lr,
+        pull_away_weight=cfg.pull_away_weight,
     )
 
 
@@ -206,8 +234,9 @@ def build_gan(name: str, cfg: ModeCollapseConfig, mix: Mixture, device: torch.de
         G = BatchedGenerator(S, cfg.noise_dim, g_hidden, seed=g_seed, **common)
     d_opts = {**common, "in_scale": cfg.d_input_scale}
     if method.discriminator == "autoencoder":
-        ae_hidden = (*d_hidden, cfg.ebgan_code, *d_hidden)
-        D: nn.Module = BatchedAutoencoder(S, x_dim, ae_hidden, seed=d_seed, **d_opts)
+        D: nn.Module = BatchedAutoencoder(
+            S, x_dim, d_hidden, cfg.ebgan_code, d_hidden, seed=d_seed, **d_opts
+        )
     elif method.discriminator == "minibatch":
         mb = (cfg.mb_kernels, cfg.mb_kernel_dim)
         D = BatchedDiscriminator(S, x_dim, d_hidden, seed=d_seed, minibatch=mb, **d_opts)

@@ -290,20 +290,38 @@ class BatchedDiscriminator(nn.Module):
 
 class BatchedAutoencoder(nn.Module):
     """EBGAN's discriminator (Zhao et al. 2017): an autoencoder whose energy is the mean squared
-    reconstruction error per row, [B, S, d] -> [B, S]; `features` is its code layer."""
+    reconstruction error per row, [B, S, d] -> [B, S]. The encoder maps x through `encoder`
+    hidden layers to a linear code of width `code`, the decoder the code through `decoder`
+    hidden layers back to d; `features` is the code, what the pulling-away term compares (a
+    ReLU code would be degenerate there: dead units make every pair of codes parallel).
+    `in_scale` applies to the encoder's input only; the energy compares with x itself."""
 
     def __init__(
-        self, seeds: int, in_dim: int, hidden: tuple[int, ...], seed: int = 0, **mlp: Any
+        self,
+        seeds: int,
+        in_dim: int,
+        encoder: tuple[int, ...],
+        code: int,
+        decoder: tuple[int, ...],
+        seed: int = 0,
+        **mlp: Any,
     ) -> None:
         super().__init__()
         self.seeds = seeds
-        self.net = BatchedMlp(seeds, in_dim, hidden, in_dim, seed, **mlp)
+        self.encoder = BatchedMlp(seeds, in_dim, encoder, code, seed, **mlp)
+        dec = {k: v for k, v in mlp.items() if k != "in_scale"}
+        self.decoder = BatchedMlp(seeds, code, decoder, in_dim, seed + 500, **dec)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.hidden(x)
+        """The encoder's code, [B, S, code]."""
+        return self.encoder(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return ((self.net(x) - x) ** 2).mean(-1)
+        return ((self.decoder(self.encoder(x)) - x) ** 2).mean(-1)
+
+    def seed_module(self, s: int) -> nn.Sequential:
+        """Seed s's autoencoder (encoder then decoder) as an ordinary network."""
+        return nn.Sequential(self.encoder.seed_module(s), self.decoder.seed_module(s))
 
 
 class ConditionalGenerator(BatchedGenerator):

@@ -165,7 +165,7 @@ class Objective:
         if (self.consensus_weight != 0.0) != (self.update == "consensus"):
             raise ValueError(f"{self.name}: a consensus weight goes with the consensus rule")
 
-    def tuned(self, **values: float) -> Objective:
+    def tuned(self, **values: float | str) -> Objective:
         """This objective with the hyperparameters it has set to `values`. A chapter passes all
         of its own (clip, gp_weight, ...); each objective takes those in its `tunable`."""
         unknown = set(values) - {h for o in _REGISTRY.values() for h in o.tunable}
@@ -365,6 +365,22 @@ _toy_gan(
     divergence=None,
     tunable={"margin": ("d_cost", "margin")},
 )
+_toy_gan(
+    "ebgan_pt",
+    "EBGAN with the pulling-away term",
+    "Zhao, Mathieu & LeCun 2017, Eq. 1-2 and Sec. 2.4: EBGAN's costs, G's + w f_PT(S), S the "
+    "encoder codes of the generated batch; w = 0.1 as quoted in the chapter's brief (the "
+    "paper's text not read here; reimplementations use 0.1)",
+    d_cost=EbganMargin(1.0),
+    g_cost=ebgan_generator,
+    divergence=None,
+    update="stabilised",
+    stabiliser=Stabiliser(pull_away_weight=0.1),
+    tunable={
+        "margin": ("d_cost", "margin"),
+        "pull_away_weight": ("stabiliser", "pull_away_weight"),
+    },
+)
 for _f, _label in (
     ("kl", "KL"),
     ("reverse_kl", "reverse KL"),
@@ -419,12 +435,14 @@ _toy_gan(
     "unrolled_gan",
     "Unrolled GAN",
     "Metz, Poole, Pfau & Sohl-Dickstein 2017, Eq. 5-7: G minimises the GAN value f at D's "
-    "parameters after k gradient steps (minimax G cost, as the authors' demo)",
+    "parameters after k updates of D's own Adam, differentiated through them (the authors' "
+    "demo, poolio/unrolled_gan); k = 10 as their Figure 1; minimax G cost when k = 0",
     g_cost=GENERATOR_COSTS["minimax"],
     update="stabilised",
-    stabiliser=Stabiliser(unroll_steps=10, unroll_lr=1e-4),
+    stabiliser=Stabiliser(unroll_steps=10, unroll_optimiser="adam"),
     tunable={
         "unroll_steps": ("stabiliser", "unroll_steps"),
+        "unroll_optimiser": ("stabiliser", "unroll_optimiser"),
         "unroll_lr": ("stabiliser", "unroll_lr"),
     },
 )

@@ -6,9 +6,12 @@ feature matching     G minimises || E_x f(x) - E_z f(G(z)) ||^2, f = D's last hi
 historical averaging each player's cost gets weight * || theta - mean of its past thetas ||^2
                      (Salimans Sec. 3.3); the mean is over every value after an update, this
                      one included, and lives with the rule (a resumed run starts it afresh).
-unrolling            G's cost is taken at D's parameters after k more gradient steps on D's cost,
-                     differentiated through those steps (Metz et al. 2017, Eq. 5-7, plain
-                     gradient steps of `unroll_lr`); D itself takes its ordinary update.
+unrolling            G minimises the game's value at D's parameters after k more updates of D's
+                     own Adam (or plain steps of `unroll_lr`), differentiated through those
+                     updates (Metz et al. 2017, Eq. 5-7; `training.unrolling`); D itself
+                     takes its ordinary update, and the lookahead is a copy.
+pulling away         EBGAN's G cost gets weight * f_PT of the encoder codes of the generated
+                     batch (Zhao et al. 2017, Sec. 2.4): `D.features` is the code layer.
 
 Real and fake rows pass D separately (not concatenated as in `steps`): minibatch discrimination
 compares a row only with the rows of its own minibatch, as in Salimans et al.'s code.
@@ -21,11 +24,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
-from torch import nn
-from torch.func import functional_call
 
 from replication.training.state import GAN
 from replication.training.steps import UPDATE_RULES, UpdateRule
+from replication.training.unrolling import (
+    UNROLL_OPTIMISERS,
+    lookahead_for,
+    unrolled_generator_cost,
+)
 
 if TYPE_CHECKING:
     from replication.training.objectives import Objective
@@ -38,13 +44,17 @@ class Stabiliser:
     feature_matching: bool = False
     history_weight: float = 0.0
     unroll_steps: int = 0
+    unroll_optimiser: str = "adam"  # the unrolled update: D's own Adam, or "sgd" of unroll_lr
     unroll_lr: float = 1e-4
+    pull_away_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.unroll_steps < 0 or self.history_weight < 0:
-            raise ValueError("unroll_steps and history_weight must be >= 0")
-        if self.feature_matching and self.unroll_steps:
-            raise ValueError("feature matching and unrolling are separate methods; pick one")
+        if self.unroll_steps < 0 or self.history_weight < 0 or self.pull_away_weight < 0:
+            raise ValueError("unroll_steps, history_weight and pull_away_weight must be >= 0")
+        if sum((self.feature_matching, self.unroll_steps > 0, self.pull_away_weight > 0)) > 1:
+            raise ValueError("feature matching, unrolling and pulling away are separate; pick one")
+        if self.unroll_optimiser not in UNROLL_OPTIMISERS:
+            raise ValueError(f"unroll_optimiser must be one of {UNROLL_OPTIMISERS}")
 
 
 class HistoricalAverage:
@@ -82,24 +92,19 @@ def feature_matching_cost(features: Callable[[torch.Tensor], torch.Tensor]):
     return cost
 
 
-def unrolled_discriminator(
-    D: nn.Module,
-    d_cost: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    real: torch.Tensor,
-    fake: torch.Tensor,
-    steps: int,
-    lr: float,
-) -> dict[str, torch.Tensor]:
-    """D's parameters after `steps` gradient steps on its cost against `fake`, kept
-    differentiable with respect to `fake` (and so to G): theta_{k+1} = theta_k - lr grad."""
-    params = dict(D.named_parameters())
-    for _ in range(steps):
-        out_r = functional_call(D, params, (real,))
-        out_f = functional_call(D, params, (fake,))
-        loss = d_cost(out_r, out_f)
-        grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
-        params = {k: p - lr * g for (k, p), g in zip(params.items(), grads, strict=True)}
-    return params
+def pulling_away(codes: torch.Tensor) -> torch.Tensor:
+    """EBGAN's repelling regulariser f_PT (Zhao et al. 2017, Sec. 2.4): the mean over ordered
+    pairs i != j of the batch of cos^2(S_i, S_j), codes [B, w]; batched codes [B, S, w] give
+    the sum over seeds of each seed's own f_PT. A zero code counts as orthogonal to all."""
+    if codes.dim() == 2:
+        codes = codes.unsqueeze(1)
+    n = codes.shape[0]
+    if n < 2:
+        raise ValueError(f"the pulling-away term needs a batch of at least 2 rows, got {n}")
+    unit = codes / codes.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    cos = torch.einsum("isw,jsw->sij", unit, unit)
+    others = 1.0 - torch.eye(n, dtype=cos.dtype, device=cos.device)
+    return (cos.square() * others).sum() / (n * (n - 1))
 
 
 def stabilised_step(
@@ -133,10 +138,10 @@ def stabilised_step(
         if hooks.feature_matching:
             g_loss = feature_matching_cost(D.features)(x, fake)
         elif hooks.unroll_steps:
-            params = unrolled_discriminator(
-                D, obj.d_cost, x, fake, hooks.unroll_steps, hooks.unroll_lr
-            )
-            g_loss = obj.g_cost(functional_call(D, params, (fake,)))
+            ahead = lookahead_for(hooks.unroll_optimiser, D, gan.opt_d, hooks.unroll_lr)
+            g_loss = unrolled_generator_cost(D, obj.d_cost, x, fake, hooks.unroll_steps, ahead)
+        elif hooks.pull_away_weight:
+            g_loss = obj.g_cost(D(fake)) + hooks.pull_away_weight * pulling_away(D.features(fake))
         else:
             g_loss = obj.g_cost(D(fake))
         total_g = g_loss + hist_g.penalty(G.parameters(), hooks.history_weight)
