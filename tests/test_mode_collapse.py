@@ -145,6 +145,7 @@ def test_notebook_runs_and_writes_the_summary_keys(tmp_path):
     for key in ("ring_modes", "ring_hq", "ring_rkl", "grid_modes", "grid_hq", "grid_rkl"):
         assert key in m and f"{key}_se" in m, key
     assert m["stacked_modes"] is None and m["stacked_kl"] is None and m["mnist_fid"] is None
+    assert s["seeds_image"] == 0 and s["image_benchmarks"].startswith("not run")
     assert len(s["claims"]) == 2 * 2  # partial collapse and unrolling, on ring and grid
     for name in ("snapshots_ring", "modes_over_training_grid"):
         assert (run / "figures" / f"{name}.png").is_file(), name
