@@ -3,6 +3,7 @@ update equal those of a separate network with its own cost."""
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import pytest
@@ -11,7 +12,7 @@ import torch
 from replication.datasets.toy import RING8
 from replication.nets.batched import BatchedDiscriminator, BatchedGenerator
 from replication.training import objectives
-from replication.training.batched import batched
+from replication.training.batched import batched, seed_sum
 from replication.training.loop import train
 from replication.training.losses import gradient_penalty
 from replication.training.state import GAN
@@ -115,3 +116,46 @@ def test_batched_seeds_train_through_the_one_loop(name):
     for a, b in zip(before, after, strict=True):
         assert all(not torch.equal(a[s], b[s]) for s in range(S))  # every seed moved
     assert G.sample(50, "cpu", seed=1).shape == (50, S, 2)
+
+
+def _costs_marked_separable():
+    seen = {}
+    for name in objectives.names():
+        obj = objectives.get(name)
+        for part in ("d_cost", "g_cost", "divergence"):
+            cost = getattr(obj, part)
+            if getattr(cost, "seed_separable", False):
+                seen.setdefault(repr(cost), cost)
+    return list(seen.values())
+
+
+@pytest.mark.parametrize(
+    "cost", _costs_marked_separable(), ids=lambda c: getattr(c, "__name__", repr(c))
+)
+def test_a_cost_marked_seed_separable_sums_the_seeds_own_costs(cost):
+    """The no-vmap path (S times the cost on all columns) against the per-seed costs, value and
+    gradient, on columns with different distributions (a cost that is not affine in row
+    means would differ here)."""
+    gen = torch.Generator().manual_seed(0)
+    shift = torch.linspace(-2.0, 1.0, S, dtype=torch.float64)
+    scale = torch.linspace(0.5, 2.0, S, dtype=torch.float64)
+    n_args = len(inspect.signature(cost).parameters)
+    outs = [
+        (shift + scale * torch.randn(7, S, generator=gen, dtype=torch.float64)).requires_grad_(True)
+        for _ in range(n_args)
+    ]
+    fast = seed_sum(cost)(*outs)
+    want = sum(cost(*(o[:, s] for o in outs)) for s in range(S))
+    assert float(fast.detach()) == pytest.approx(float(want.detach()), rel=1e-12, abs=1e-12)
+    for g_fast, g_want in zip(
+        torch.autograd.grad(fast, outs), torch.autograd.grad(want, outs), strict=True
+    ):
+        assert torch.allclose(g_fast, g_want, atol=1e-12)
+
+
+def test_an_unmarked_cost_still_goes_through_vmap():
+    def squared_mean(out):  # not affine in the row mean
+        return out.mean() ** 2
+
+    out = torch.tensor([[1.0, 3.0], [3.0, 5.0]])  # seed means 2 and 4
+    assert float(seed_sum(squared_mean)(out)) == pytest.approx(4.0 + 16.0)

@@ -108,9 +108,16 @@ def test_the_seed_benchmark_times_both_loops_on_the_same_networks():
     from replication import bench_seeds
 
     cfg = _tiny(seeds_toy=3)
-    r = bench_seeds.time_both(cfg, steps=2, device=CPU)
+    r = bench_seeds.time_both(cfg, steps=2, device=CPU, repeats=2)
     assert r["batched_s"] > 0 and r["per_seed_loop_s"] > 0 and r["seeds"] == 3
     assert r["ratio"] == pytest.approx(r["per_seed_loop_s"] / r["batched_s"])
+    for name in ("batched_s", "per_seed_loop_s", "two_seeds_s"):  # the fastest repeat counts
+        assert len(r["repeats_s"][name]) == 2 and r[name] == min(r["repeats_s"][name])
+    if r["ratio_ceiling"] is not None:  # None when timing noise exceeds a seed's work
+        x = r["per_seed_work_s"]
+        assert r["two_seeds_s"] == pytest.approx(r["step_overhead_s"] + 2 * x)
+        assert r["batched_s"] == pytest.approx(r["step_overhead_s"] + 3 * x)
+        assert r["ratio_ceiling"] == pytest.approx(r["per_seed_loop_s"] / 3 / x)
 
 
 def test_notebook_runs_and_writes_the_summary_keys(tmp_path):

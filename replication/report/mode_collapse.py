@@ -244,7 +244,9 @@ def _finite(x: float) -> float | None:
 
 def seed_benchmark(path: str | None = None) -> pd.DataFrame | None:
     """The committed result of `python -m replication.bench_seeds` as a table (None if absent):
-    seconds for the same updates batched and as a per-seed loop, and their ratio."""
+    seconds for the same updates batched and as a per-seed loop, their ratio, and (when the
+    benchmark measured it) the ratio no number of seeds could pass: the loop's time per seed
+    over the batched step's part that grows with each seed (arithmetic and random draws)."""
     import json
     from pathlib import Path
 
@@ -266,8 +268,14 @@ def seed_benchmark(path: str | None = None) -> pd.DataFrame | None:
                     "batched (s)": round(b["batched_s"], 2),
                     "per-seed loop (s)": round(b["per_seed_loop_s"], 2),
                     "ratio": round(b["ratio"], 1),
+                    "ceiling (any seeds)": _round_or_dash(b.get("ratio_ceiling")),
+                    "load (1 min)": _round_or_dash(r.get("load_average_1min", {}).get("before")),
                     "device": r.get("device", "?"),
                     "commit": str(r.get("git_commit", "?"))[:7],
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _round_or_dash(x: float | None) -> float | str:
+    return "–" if x is None else round(float(x), 1)

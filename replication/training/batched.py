@@ -21,13 +21,21 @@ Cost = Callable[..., torch.Tensor]
 
 
 def seed_sum(cost: Cost) -> Cost:
-    """cost applied to each seed's column of every argument ([batch, S] tensors), summed;
-    the cost must be a function of tensors that `torch.vmap` can map (every cost here is)."""
+    """cost applied to each seed's column of every argument ([batch, S] tensors), summed.
+    A cost marked `seed_separable` (affine in means over rows) is S times its value on all
+    columns at once; any other goes through `torch.vmap`, which must be able to map it. The
+    first is the same sum without vmap's Python overhead per call (about 1 ms a step here)."""
 
-    per_seed = torch.vmap(cost, in_dims=1)  # one batched call, not a Python loop over seeds
+    if getattr(cost, "seed_separable", False):
 
-    def summed(*outs: torch.Tensor) -> torch.Tensor:
-        return per_seed(*outs).sum()
+        def summed(*outs: torch.Tensor) -> torch.Tensor:
+            return outs[0].shape[1] * cost(*outs)
+
+    else:
+        per_seed = torch.vmap(cost, in_dims=1)  # one batched call, not a Python loop over seeds
+
+        def summed(*outs: torch.Tensor) -> torch.Tensor:
+            return per_seed(*outs).sum()
 
     summed.__doc__ = f"sum over seeds of: {cost.__doc__ or cost.__name__}"
     return summed

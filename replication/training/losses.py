@@ -20,23 +20,36 @@ import torch.nn.functional as F
 GeneratorCost = Callable[[torch.Tensor], torch.Tensor]
 
 
+def seed_separable(cost: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """Mark a cost that is affine in means over rows of elementwise terms: on the outputs
+    [B, S] of S seeds, S * cost is then the sum of the S seeds' own costs, which
+    `training.batched` computes without `torch.vmap` (a test checks each marked cost)."""
+    cost.seed_separable = True  # type: ignore[attr-defined]
+    return cost
+
+
+@seed_separable
 def discriminator_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """J(D) = -1/2 E log D(x) - 1/2 E log(1 - D(G(z))), as AdversaryCost2's d_obj."""
     return 0.5 * (F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean())
 
 
+@seed_separable
 def generator_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
     return -0.5 * F.softplus(fake_logits).mean()
 
 
+@seed_separable
 def generator_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
     return 0.5 * F.softplus(-fake_logits).mean()
 
 
+@seed_separable
 def generator_max_likelihood(fake_logits: torch.Tensor) -> torch.Tensor:
     return -0.5 * torch.exp(fake_logits).mean()
 
 
+@seed_separable
 def critic_wasserstein(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
     """WGAN critic: maximise E f(x) - E f(G(z)), written as a cost to minimise.
 
@@ -45,6 +58,7 @@ def critic_wasserstein(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.
     return fake_out.mean() - real_out.mean()
 
 
+@seed_separable
 def generator_wasserstein(fake_out: torch.Tensor) -> torch.Tensor:
     return -fake_out.mean()
 

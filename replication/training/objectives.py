@@ -26,6 +26,7 @@ from replication.training.losses import (
     generator_wasserstein,
     gradient_penalty,
     js_estimate,
+    seed_separable,
 )
 from replication.training.optim import ClassicMomentumSGD
 from replication.training.stabilisers import Stabiliser
@@ -123,11 +124,13 @@ class Optimiser:
         return self.kind(params, lr=self.lr if lr is None else lr, **dict(self.options))
 
 
+@seed_separable
 def js_divergence(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """JSD = log 2 - J(D): exact at the optimal discriminator, a lower bound otherwise."""
     return js_estimate(discriminator_bce(real_logits, fake_logits))
 
 
+@seed_separable
 def wasserstein_estimate(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
     """W1 = E f(x) - E f(G(z)) at the optimal 1-Lipschitz critic (a lower bound otherwise)."""
     return -critic_wasserstein(real_out, fake_out)

@@ -19,9 +19,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
+
+from replication.training.losses import seed_separable
 
 ONE_SIDED_ALPHA = 0.9  # Salimans et al. 2016, Sec. 3.4: "replaces the 0 and 1 targets ... by .9"
 
@@ -37,6 +40,7 @@ def ebgan_discriminator(margin: float) -> Callable[[torch.Tensor, torch.Tensor],
     return cost
 
 
+@seed_separable
 def ebgan_generator(fake_energy: torch.Tensor) -> torch.Tensor:
     """L_G = E D(G(z)): the generator lowers the energy of its samples."""
     return fake_energy.mean()
@@ -45,6 +49,8 @@ def ebgan_generator(fake_energy: torch.Tensor) -> torch.Tensor:
 @dataclass(frozen=True)
 class EbganMargin:
     """The EBGAN discriminator cost at margin m, as a value (so an objective can tune m)."""
+
+    seed_separable: ClassVar[bool] = True  # affine in row means (`losses.seed_separable`)
 
     margin: float
 
@@ -58,6 +64,8 @@ class OneSidedSmoothing:
     """-1/2 [alpha E log D(x) + (1 - alpha) E log(1 - D(x))] - 1/2 E log(1 - D(G(z))): the
     binary cross-entropy with target alpha for real rows and 0 for fake ones (with the 1/2 of
     `losses.discriminator_bce`, which it equals at alpha = 1)."""
+
+    seed_separable: ClassVar[bool] = True  # affine in row means (`losses.seed_separable`)
 
     alpha: float = ONE_SIDED_ALPHA
 
@@ -118,6 +126,8 @@ F_DIVERGENCES: dict[str, FDivergence] = {
 class FganDiscriminator:
     """-F = -(E_P g_f(V(x)) - E_Q f*(g_f(V(G(z))))), a cost for D to minimise."""
 
+    seed_separable: ClassVar[bool] = True  # affine in row means (`losses.seed_separable`)
+
     divergence: str
 
     def __call__(self, real_v: torch.Tensor, fake_v: torch.Tensor) -> torch.Tensor:
@@ -129,6 +139,8 @@ class FganDiscriminator:
 class FganGenerator:
     """-E_Q g_f(V(G(z))): the generator's cost of Nowozin et al. Sec. 3.2."""
 
+    seed_separable: ClassVar[bool] = True  # affine in row means (`losses.seed_separable`)
+
     divergence: str
 
     def __call__(self, fake_v: torch.Tensor) -> torch.Tensor:
@@ -138,6 +150,8 @@ class FganGenerator:
 @dataclass(frozen=True)
 class FganBound:
     """F itself: the variational lower bound on D_f(P || Q) at the current D."""
+
+    seed_separable: ClassVar[bool] = True  # affine in row means (`losses.seed_separable`)
 
     divergence: str
 
