@@ -495,6 +495,10 @@ def test_notebook_runs_the_mnist_part_with_the_real_files(tmp_path):
     k2 = s["mnist_k_ablation"]["alternating_k2"]
     assert k2["d_steps_per_g_step"] == 2 and k2["g_steps"] == 10 and k2["n"] == 2
     assert s["mnist_consensus_verdict"] and s["mnist_k_verdict"].startswith("best mean FID")
+    assert s["mnist_real_images_scores"]["fid"] < min(
+        r["fid_mean"] for r in s["mnist_consensus"].values()
+    )
+    assert 0 <= k2["d_real_per_seed"][0] <= 1 and len(k2["d_fake_per_seed"]) == 2
     per_seed = pd.read_csv(run / "mnist_per_seed.csv")
     assert len(per_seed) == 8 and (per_seed.g_steps == 10).all()
     for name in ("mnist_quality", "mnist_samples"):

@@ -163,20 +163,45 @@ def classifier_scorer(
     return scorer, accuracy(model, mnist.test, mnist.test_labels)
 
 
+def score_images(
+    images: torch.Tensor, cfg: GameDynamicsConfig, valid: torch.Tensor, scorer: ClassifierScorer
+) -> dict[str, float]:
+    """Parzen LL of validation images (sigma on the first half of `mnist_parzen_valid`, the
+    second half scored) with `images` as centres, and the classifier's scores of `images`."""
+    half = cfg.mnist_parzen_valid // 2
+    p = parzen.evaluate(images, valid[:half], valid[half : 2 * half])
+    return {"parzen_ll": p.mean, "parzen_se": p.se, "parzen_sigma": p.sigma, **scorer(images)}
+
+
+@torch.no_grad()
 def score(
     gan: GAN, cfg: GameDynamicsConfig, valid: torch.Tensor, scorer: ClassifierScorer, seed: int
 ) -> dict[str, float]:
-    """Parzen LL of validation images (sigma on the first half of `mnist_parzen_valid`, the
-    second half scored) and the classifier's FID, both on `mnist_eval_samples` samples."""
+    """`score_images` of `mnist_eval_samples` samples, and where the game ended: D's mean
+    output (dropout off) on validation images and on samples (near 1 and 0: D wins; both
+    near 0.5: D cannot tell them apart, or has gone flat)."""
     samples = gan.generator.sample(cfg.mnist_eval_samples, valid.device, seed=seed + 7)
-    half = cfg.mnist_parzen_valid // 2
-    p = parzen.evaluate(samples, valid[:half], valid[half : 2 * half])
-    return {"parzen_ll": p.mean, "parzen_se": p.se, "parzen_sigma": p.sigma, **scorer(samples)}
+    D = gan.discriminator
+    was = D.training
+    D.eval()
+    n = cfg.mnist_parzen_valid // 2
+    d_real = float(torch.sigmoid(D(valid[:n])).mean())
+    d_fake = float(torch.sigmoid(D(samples[:n])).mean())
+    D.train(was)
+    return {**score_images(samples, cfg, valid, scorer), "d_real": d_real, "d_fake": d_fake}
+
+
+def real_reference(
+    cfg: GameDynamicsConfig, mnist: MnistSplits, scorer: ClassifierScorer
+) -> dict[str, float]:
+    """The same scores of as many real test images as samples: what a perfect generator gets
+    at this sample count (both scores depend on it)."""
+    return score_images(mnist.test[: cfg.mnist_eval_samples], cfg, mnist.valid, scorer)
 
 
 # -- every condition and seed ---------------------------------------------------------------
 NAN = float("nan")
-NOT_SCORED = {"parzen_ll": NAN, "parzen_se": NAN, "parzen_sigma": NAN, "fid": NAN}
+NOT_SCORED = {k: NAN for k in ("parzen_ll", "parzen_se", "parzen_sigma", "fid", "d_real", "d_fake")}
 
 
 @dataclass
@@ -248,6 +273,8 @@ def summarise(per_seed: pd.DataFrame) -> pd.DataFrame:
         g_steps=("g_steps", "first"),
         d_steps_per_g_step=("d_steps_per_g_step", "first"),
         wall_s_per_g_step=("wall_s_per_g_step", "mean"),
+        d_real=("d_real", "mean"),
+        d_fake=("d_fake", "mean"),
     )
     return out.reset_index()
 
@@ -272,4 +299,6 @@ def condition_record(per_seed: pd.DataFrame, condition: str) -> dict[str, Any]:
         "d_steps_per_g_step": float(r.d_steps_per_g_step.iloc[0]),
         "wall_s_per_g_step": float(r.wall_s_per_g_step.mean()),
         "wall_s_per_g_step_per_seed": [float(v) for v in r.wall_s_per_g_step],
+        "d_real_per_seed": [float(v) for v in r.d_real],
+        "d_fake_per_seed": [float(v) for v in r.d_fake],
     }

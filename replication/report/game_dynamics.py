@@ -225,9 +225,10 @@ def mnist_not_run(reason: str) -> str:
     return f"**The MNIST part was not run:** {reason}. The summary records it as not run."
 
 
-def mnist_quality_figure(per_seed: pd.DataFrame) -> Figure:
+def mnist_quality_figure(per_seed: pd.DataFrame, real: dict[str, float]) -> Figure:
     """Per condition: FID and Parzen LL, the mean over seeds as a bar and every seed as a point
-    (2014 SGD conditions in one colour, RMSProp ones in another)."""
+    (2014 SGD conditions in one colour, RMSProp ones in another); real test images' scores as
+    a dashed line."""
     conds = list(dict.fromkeys(per_seed.condition))
     fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 1.5 * len(conds)), 3.8))
     for ax, (col, title) in zip(
@@ -240,6 +241,7 @@ def mnist_quality_figure(per_seed: pd.DataFrame) -> Figure:
             colour = "C0" if game_mnist.optimiser_of(c) == game_mnist.SGD else "C1"
             ax.bar(i, v.mean(), color=colour, alpha=0.35)
             ax.plot([i] * len(v), v, "o", color=colour, ms=5)
+        ax.axhline(real[col], color="k", ls="--", lw=1, label="real test images")
         ax.set_xticks(range(len(conds)), [mnist_label(c) for c in conds], rotation=30, ha="right")
         ax.set(title=title)
     axes[1].set_ylabel("nats (validation images)")
@@ -371,7 +373,10 @@ def _costs(per_seed: pd.DataFrame) -> str:
 
 
 def mnist_findings(
-    per_seed: pd.DataFrame, cfg: GameDynamicsConfig, classifier_accuracy: float
+    per_seed: pd.DataFrame,
+    cfg: GameDynamicsConfig,
+    classifier_accuracy: float,
+    real: dict[str, float],
 ) -> str:
     """The MNIST section's reading: both verdicts, the cost per G update, what was measured."""
     diverged = per_seed[per_seed.diverged]
@@ -381,9 +386,11 @@ def mnist_findings(
     quick = cfg.profile == "quick"
     return (
         f"After {cfg.mnist_g_steps} generator updates per condition and seed "
-        f"({cfg.mnist_eval_samples} samples scored; digit classifier test accuracy "
-        f"{classifier_accuracy:.1%}). **Algorithm 1's k** (the 2014 paper used k = 1, 'the "
-        f"least expensive option', and makes no quality claim): {mnist_k_verdict(per_seed)}. "
+        f"({cfg.mnist_eval_samples} samples scored; as many real test images score FID "
+        f"{real['fid']:.1f} and Parzen LL {real['parzen_ll']:.1f} nats; digit classifier "
+        f"test accuracy {classifier_accuracy:.1%}). **Algorithm 1's k** (the 2014 paper used "
+        f"k = 1, 'the least expensive option', and makes no quality claim): "
+        f"{mnist_k_verdict(per_seed)}. "
         f"**Consensus optimisation** (Mescheder et al.: it converges where simultaneous "
         f"gradient play does not; measured here as sample quality at a fixed budget, not as "
         f"convergence): {mnist_consensus_verdict(per_seed)}.{_costs(per_seed)}"
@@ -401,6 +408,7 @@ def mnist_summary(
     per_seed: pd.DataFrame | None,
     cfg: GameDynamicsConfig,
     classifier_accuracy: float | None,
+    real: dict[str, float] | None = None,
     not_run: str = "",
 ) -> dict[str, object]:
     """summary.json's MNIST keys: per condition its qualities (mean, sd, n, seeds, per-seed)
@@ -421,6 +429,7 @@ def mnist_summary(
         "mnist_eval_samples": cfg.mnist_eval_samples,
         "mnist_rmsprop_lr": cfg.mnist_rmsprop_lr,
         "mnist_classifier_test_accuracy": classifier_accuracy,
+        "mnist_real_images_scores": real,
     }
 
 
