@@ -84,6 +84,10 @@ def test_tiny_end_to_end_pass_on_a_hand_made_mnist(fake_mnist, tmp_path):
     )
     assert summary["conditional_gan"]["cgan_accuracy"] is not None
     assert summary["conditional_gan"]["stacked_modes"] is None  # not run there
+    assert 1 <= res.reference["stacked"]["modes"] <= 30 and "fid" in res.reference["mnist"]
+    table = rim.image_table(agg, res.reference)
+    assert rim.REAL_ROW in table.index and (table.loc[rim.REAL_ROW] != "–").sum() == 5
+    assert table.loc["conditional_gan", "Stacked MNIST: modes (of 1000)"] == "–"
     rim.sample_grid_figure(res.grids, "stacked")
     rim.sample_grid_figure(res.grids, "mnist")
 

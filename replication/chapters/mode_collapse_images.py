@@ -124,9 +124,7 @@ def _check_counts(cfg: ModeCollapseConfig, mnist: MnistSplits) -> None:
             raise ConfigError(f"{name} = {n} but the {split} split has {have[split]} images")
 
 
-def load_image_data(
-    cfg: ModeCollapseConfig, device: torch.device, folder: Path, progress: bool = True
-) -> ImageData:
+def load_image_data(cfg: ModeCollapseConfig, device: torch.device, folder: Path) -> ImageData:
     """MNIST (a DatasetError says where it was looked for and how to supply it) and the digit
     classifier, trained once and cached at `folder`/classifier.pt."""
     mnist = load_mnist(cfg.data_dir).to(device)
@@ -135,7 +133,7 @@ def load_image_data(
     settings = {"epochs": cfg.classifier_epochs, "seed": cfg.seed}
     folder.mkdir(parents=True, exist_ok=True)
     with exclusive(path.with_name(f".{path.name}.lock"), "the digit classifier", wait=True):
-        model = load_or_train(path, mnist.train, mnist.train_labels, settings, progress=progress)
+        model = load_or_train(path, mnist.train, mnist.train_labels, settings, progress=False)
     scorer = ClassifierScorer.fit(model, mnist.valid[: cfg.fid_reference])
     return ImageData(mnist, model, scorer, accuracy(model, mnist.test, mnist.test_labels))
 
@@ -223,16 +221,36 @@ def score_mnist(
     return out, per_digit
 
 
+def real_reference(cfg: ModeCollapseConfig, data: ImageData) -> dict[str, dict[str, float]]:
+    """The same scores of real images as many as a run's samples, for scale: stacked real
+    images (modes near 1,000 less what the sample count and the classifier's errors miss) and
+    MNIST training images (FID against the validation reference, Parzen LL with them as the
+    window's centres)."""
+    out: dict[str, dict[str, float]] = {}
+    if "stacked" in cfg.image_benchmark_names():
+        images, labels = data.stacked_pool()
+        real = stacked_mnist.stack(images, labels, cfg.stacked_eval_samples, cfg.seed + 600_000)
+        sc = stacked_scores(channel_digits(data.classifier, real.images))
+        out["stacked"] = {"modes": sc.modes, "kl": sc.kl}
+    if "mnist" in cfg.image_benchmark_names():
+        m = data.mnist
+        x = m.train[: cfg.mnist_eval_samples]
+        ll = parzen.evaluate(x, m.valid[: cfg.parzen_valid], m.test[: cfg.parzen_test])
+        out["mnist"] = {**data.scorer(x), "parzen": ll.mean}
+    return out
+
+
 # -- one run, all runs ---------------------------------------------------------------------------
 @dataclass
 class ImageResults:
     """Per-seed rows (metrics and timings), the conditional GAN's per-digit accuracy, seed 0's
-    sample grids and the classifier's test accuracy."""
+    sample grids, the classifier's test accuracy and the scores of real images."""
 
     per_seed: pd.DataFrame
     per_digit: pd.DataFrame
     grids: dict[tuple[str, str], torch.Tensor] = field(default_factory=dict)
     classifier_accuracy: float = float("nan")
+    reference: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def run_image(
@@ -276,7 +294,7 @@ def run_all_images(
     cfg: ModeCollapseConfig, device: torch.device, folder: Path, progress: bool = True
 ) -> ImageResults:
     """Every image run, seed after seed; raises DatasetError when MNIST is missing."""
-    data = load_image_data(cfg, device, folder, progress)
+    data = load_image_data(cfg, device, folder)
     rows, digits, grids = [], [], {}
     jobs = [(n, b, s) for n, b in image_runs(cfg) for s in range(cfg.seeds_image)]
     for name, bench, s in tqdm(jobs, desc="image runs", disable=not progress):
@@ -290,6 +308,7 @@ def run_all_images(
         pd.DataFrame(digits, columns=["method", "seed", "digit", "accuracy"]),
         grids,
         data.classifier_accuracy,
+        real_reference(cfg, data),
     )
 
 

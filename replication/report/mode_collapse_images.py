@@ -53,14 +53,24 @@ def _cells(agg: pd.DataFrame):
             yield r, col, key, label, digits
 
 
-def image_table(agg: pd.DataFrame) -> pd.DataFrame:
-    """Methods × image metrics, mean ± SE (n when fewer seeds than run)."""
+REAL_ROW = "real images (reference)"
+
+
+def image_table(
+    agg: pd.DataFrame, reference: dict[str, dict[str, float]] | None = None
+) -> pd.DataFrame:
+    """Methods × image metrics, mean ± SE (n when fewer seeds than run); last, the same
+    scores of real images when given (`mode_collapse_images.real_reference`)."""
     out: dict[str, dict[str, str]] = {}
     for r, col, _, label, digits in _cells(agg):
         n = int(r[f"{col}_n"])
         text = _pm(r[col], r[f"{col}_se"], digits) + (f" (n={n})" if n < r.seeds else "")
         out.setdefault(r.method, {})[label] = text
-    table = pd.DataFrame.from_dict(out, orient="index")
+    for bench, values in (reference or {}).items():
+        for col, _, label, digits in COLUMNS[bench]:
+            if col in values:
+                out.setdefault(REAL_ROW, {})[label] = f"{values[col]:.{digits}f}"
+    table = pd.DataFrame.from_dict(out, orient="index").fillna("–")
     table.index.name = "method (ours)"
     return table
 
