@@ -140,3 +140,16 @@ def test_claims_count_stacked_seeds_against_1000_modes():
     assert c.loc["minibatch discrimination greatly reduces mode collapse"].verdict.startswith(
         "no: 1 of 3"
     )
+
+
+def test_results_table_shows_the_stacked_gan_beside_both_papers(tmp_path):
+    from replication.report import results_table
+
+    gan = {"stacked_modes": 80.0, "stacked_modes_se": 5.0}
+    s = {"metrics": {"gan_nonsaturating": gan}, "seeds_image": 3, "claims": []}
+    rows = results_table.READERS["mode_collapse"](s, {"image_epochs": 50}, tmp_path)
+    (row,) = [r for r in rows if "Stacked MNIST" in r["claim"]]
+    assert row["ours"] == "80.0 ± 5.0 over 3 seeds, 50 epochs"
+    assert "78.9 ± 6.5" in row["published"] and "99" in row["published"]
+    s["metrics"]["gan_nonsaturating"] = {"stacked_modes": None}
+    assert not results_table.READERS["mode_collapse"](s, {}, tmp_path)  # not run: no row

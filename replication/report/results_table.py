@@ -265,6 +265,20 @@ def _mode_collapse(s: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> lis
                     "verdict": "measured (configurations differ)",
                 }
             )
+    if gan.get("stacked_modes") is not None:
+        se = gan.get("stacked_modes_se")
+        out.append(
+            {
+                "claim": "modes covered by a GAN on Stacked MNIST, of 1,000 (VEEGAN / PacGAN "
+                "Table 2)",
+                "published": "99 (VEEGAN); 78.9 ± 6.5 (PacGAN)",
+                "ours": f"{gan['stacked_modes']:.1f}"
+                + (f" ± {se:.1f}" if se is not None else "")
+                + f" over {s.get('seeds_image', '?')} seeds, {cfg.get('image_epochs', '?')} "
+                "epochs",
+                "verdict": "measured (configurations differ)",
+            }
+        )
     quick = s.get("profile") == "quick"  # a pipeline check: its counts are shown, not judged
     for c in s.get("claims", []):
         word, _, count = c["verdict"].partition(": ")
