@@ -167,3 +167,18 @@ def test_seed_benchmark_table_reads_the_committed_result(tmp_path):
     p.write_text(json.dumps({"quick_networks": one, "device": "cpu", "git_commit": "abc"}))
     t = report.seed_benchmark(str(p))
     assert t.ratio.tolist() == [4.6] and t.networks.tolist() == ["quick profile's"]
+
+
+def test_ring_snapshots_figure_says_what_is_missing_instead_of_crashing():
+    import pandas as pd
+
+    from replication.report.mode_collapse import ring_snapshots_figure
+
+    samples = pd.DataFrame(
+        {"benchmark": ["ring"] * 2, "seed": [0, 0], "method": ["wgan", "wgan"],
+         "g_step": [0, 10], "x": [0.0, 1.0], "y": [0.0, 1.0]}
+    )  # fmt: skip
+    fig = ring_snapshots_figure(samples)
+    text = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+    assert "gan_minimax, unrolled_gan" in text
+    assert len(ring_snapshots_figure(samples, methods=("wgan",)).axes) == 2  # one row, 2 steps

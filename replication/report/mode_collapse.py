@@ -178,7 +178,18 @@ def ring_snapshots_figure(
     mix = MIXTURES[bench]
     s = samples[(samples.benchmark == bench) & (samples.seed == seed)]
     s = s[s.method.isin(methods)]
+    missing = [m for m in methods if m not in set(s.method)]
     steps = sorted(s.g_step.unique())
+    if missing or not steps:  # e.g. a run with `methods` that leaves them out
+        fig, ax = plt.subplots(figsize=(6, 1.2))
+        ax.axis("off")
+        ax.text(
+            0.5, 0.5,
+            f"no {bench} snapshots of {', '.join(missing or methods)} (seed {seed}) in this run: "
+            "add them to `methods` to see Metz et al.'s comparison",
+            ha="center", va="center", fontsize=8, wrap=True,
+        )  # fmt: skip
+        return fig
     fig, axes = plt.subplots(
         len(methods), len(steps), figsize=(1.6 * len(steps), 1.7 * len(methods)), squeeze=False
     )
