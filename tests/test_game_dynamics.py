@@ -201,7 +201,7 @@ TINY_GAME = {
 
 
 def test_chapter_config_refuses_bad_k_and_budgets():
-    from replication.chapters.game_dynamics import GameDynamicsConfig
+    from replication.chapters.game_dynamics_config import GameDynamicsConfig
     from replication.config import ConfigError
 
     with pytest.raises(ConfigError, match="k_values"):
@@ -286,7 +286,7 @@ def test_every_mnist_condition_trains_with_k_d_steps_per_g_step_and_equal_g_step
     losses finite, makes exactly 8 G updates (two rounds of one pass at k = 1, 200 rows / 50),
     and k D optimiser steps per G step (counted at the optimisers)."""
     from replication.chapters import game_mnist as gm
-    from replication.chapters.game_dynamics import MNIST_CONDITIONS, GameDynamicsConfig
+    from replication.chapters.game_dynamics_config import MNIST_CONDITIONS, GameDynamicsConfig
 
     cfg = GameDynamicsConfig.for_profile("quick")
     data = torch.rand(200, 64, generator=torch.Generator().manual_seed(3))
@@ -322,7 +322,7 @@ def test_every_mnist_condition_trains_with_k_d_steps_per_g_step_and_equal_g_step
 
 def test_mnist_conditions_start_from_the_same_weights_within_a_seed():
     from replication.chapters import game_mnist as gm
-    from replication.chapters.game_dynamics import GameDynamicsConfig
+    from replication.chapters.game_dynamics_config import GameDynamicsConfig
 
     cfg = GameDynamicsConfig.for_profile("quick")
     data = torch.rand(200, 64, generator=torch.Generator().manual_seed(3))
@@ -342,7 +342,7 @@ def test_mnist_conditions_start_from_the_same_weights_within_a_seed():
 
 def test_mnist_g_steps_must_be_whole_passes_and_conditions_known():
     from replication.chapters import game_mnist as gm
-    from replication.chapters.game_dynamics import GameDynamicsConfig
+    from replication.chapters.game_dynamics_config import GameDynamicsConfig
     from replication.config import ConfigError
 
     with pytest.raises(ConfigError, match="mnist_conditions"):
@@ -377,9 +377,9 @@ def test_mnist_run_scores_every_condition_and_seed_and_the_summary_has_its_shape
     per condition and seed with finite scores, equal G steps, and the summary's two dicts with
     mean, sd, n, seeds and per-seed values per condition."""
     from replication.chapters import game_mnist as gm
-    from replication.chapters.game_dynamics import GameDynamicsConfig
+    from replication.chapters.game_dynamics_config import GameDynamicsConfig
     from replication.metrics.classifier import ClassifierScorer, DigitClassifier
-    from replication.report import game_dynamics as report
+    from replication.report import game_mnist as report
 
     monkeypatch.setattr(gm, "recipe_for", lambda cfg, seed: _tiny_recipe(seed))
     cfg = GameDynamicsConfig.for_profile(
@@ -427,7 +427,7 @@ def _scores(fids: dict[str, list[float]]) -> pd.DataFrame:
 
 
 def test_mnist_consensus_verdict_counts_seeds_paired_with_a_tolerance():
-    from replication.report import game_dynamics as report
+    from replication.report import game_mnist as report
 
     better = _scores(
         {

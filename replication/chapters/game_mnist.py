@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from replication.chapters.game_dynamics import GameDynamicsConfig
+from replication.chapters.game_dynamics_config import GameDynamicsConfig
 from replication.chapters.recipe2014 import Mnist2014Recipe, build_gan
 from replication.datasets.mnist import DatasetError, MnistSplits, load_mnist
 from replication.metrics import parzen

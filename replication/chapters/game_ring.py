@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from replication.chapters.game_dynamics import GameDynamicsConfig
+from replication.chapters.game_dynamics_config import GameDynamicsConfig
 from replication.datasets.toy import RING8
 from replication.metrics.modes import N_EVAL_SAMPLES, mode_scores_per_seed
 from replication.nets.batched import BatchedDiscriminator, BatchedGenerator
