@@ -61,6 +61,7 @@ def test_parse_seeds_refuses(text):
         (["--seeds", "0-1", "--profile", "paper", "--name", "quick"], "another profile's name"),
         (["--seeds", "0-1", "--name", "short-seed3"], "not ending in -seed"),
         (["--seeds", "0-1", "--name", "Medium 1k"], "lower-case letters"),
+        (["--seeds", "0-1", "-p", "epochs", "3"], "another budget than the quick profile's"),
     ],
 )
 def test_cli_refuses_bad_input_before_any_job(tmp_path, capsys, argv, msg):
@@ -217,3 +218,27 @@ def test_named_budget_sweep_keeps_its_own_runs(tmp_path):
     )  # fmt: skip
     assert rc == 0 and json.loads(res.path.read_text())["seeds"] == [0, 1]
     assert json.loads((root / "quick-seeds" / "summary.json").read_text())["seeds"] == [0]
+
+
+def test_off_profile_names_what_makes_another_budget():
+    from replication.runs.sweep import _config_for, off_profile
+
+    cfg = _config_for(CH, "quick", {"epochs": "3", "device": "cpu"})
+    assert off_profile(CH, "quick", cfg) == {"epochs": 3}  # device: where, not what
+    assert off_profile(CH, "quick", _config_for(CH, "quick", {})) == {}
+
+
+def test_aggregate_command_records_what_makes_a_named_budget(tmp_path):
+    """`aggregate --name` re-derives the settings that differ from the profile from the runs'
+    own configs, so the page can say which budget the seeds ran at."""
+    from replication.runs.sweep import _config_for
+
+    cfg = _config_for(CH, "quick", {"epochs": "3"})
+    for s in (0, 1):
+        run = tmp_path / CH / f"short-seed{s}"
+        run.mkdir(parents=True)
+        (run / "summary.json").write_text(json.dumps({"seed": s, "score": 10.0 + s}))
+        (run / "provenance.json").write_text(json.dumps({"config": {**cfg, "seed": s}}))
+    a, path = agg.aggregate_existing(tmp_path, CH, "quick", "short")
+    assert a["parameters"] == {"epochs": 3} and a["name"] == "short"
+    assert path == tmp_path / CH / "short-seeds" / "summary.json"

@@ -238,5 +238,13 @@ def aggregate_existing(
         )
     check_same_config({s: r["config"] for s, r in runs.items()}, None, budget_fields(chapter))
     summaries = {s: r["summary"] for s, r in runs.items()}
-    agg = aggregate(chapter, profile, summaries, failed=failed, name=base)
+    extra = None
+    if runs:
+        from replication.runs.sweep import off_profile
+
+        try:  # what makes a named budget another budget, as the sweep records it
+            extra = {"parameters": off_profile(chapter, profile, runs[min(runs)]["config"])}
+        except (ConfigError, KeyError):  # a chapter the registry does not know (tests' fakes)
+            extra = None
+    agg = aggregate(chapter, profile, summaries, failed=failed, name=base, extra=extra)
     return agg, write_aggregate(results_dir, agg)

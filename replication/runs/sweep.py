@@ -110,6 +110,14 @@ def _config_for(chapter: str, profile: str, parameters: dict[str, str]) -> dict[
     return json.loads(json.dumps(_clean(cls.for_profile(profile, **values).as_dict())))
 
 
+def off_profile(chapter: str, profile: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of `config` that differ from the profile's own, where and how long aside
+    (the chapter's `BUDGET_FIELDS`) and the seed: what makes a sweep another budget."""
+    default = _config_for(chapter, profile, {})
+    diff = agg.config_differences(config, default, agg.budget_fields(chapter))
+    return {k: mine for k, (mine, _) in diff.items()}
+
+
 def _executor(kind: str, folder: Path, opts: dict[str, Any], parallel: int) -> Any:
     import submitit
 
@@ -167,6 +175,13 @@ def sweep(
     profile = resolve_profile(profile)
     base = agg.check_run_base(name, profile)
     want = config if config is not None else _config_for(chapter, profile, parameters)
+    changed = off_profile(chapter, profile, want) if config is None else dict(parameters)
+    if changed and base == profile:  # as `notebook` names such a run <profile>-custom
+        said = ", ".join(f"{k} {v}" for k, v in changed.items())
+        raise ConfigError(
+            f"-p {said} makes these runs another budget than the {profile} profile's; name it, "
+            f"e.g. --name {profile}-custom, so its seeds never pass for {profile}-seed<s>"
+        )
     root = Path(results_dir) if results_dir else project_root() / "results"
 
     done = {}
@@ -213,7 +228,7 @@ def sweep(
     extra = {
         "executor": kind,
         "job_ids": {str(s): j for s, j in sorted(result.job_ids.items())},
-        "parameters": dict(parameters),  # the -p values that differ from the profile's
+        "parameters": changed,  # the settings that differ from the profile's
     }
     result.aggregate = agg.aggregate(
         chapter, profile, summaries, seeds=seeds, failed=result.failed, extra=extra, name=base
