@@ -20,6 +20,7 @@ from replication.datasets.mnist import (
     locate_mnist,
     md5,
     mnist_search_dirs,
+    mnist_unavailable,
 )
 
 MNIST_NAMES = tuple(MNIST_FILES)  # the canonical names, read before any test patches the table
@@ -150,6 +151,29 @@ def test_incomplete_folder_names_the_missing_file(tmp_path, fake_mnist):
     msg = str(e.value)
     assert "incomplete" in msg and str(folder) in msg
     assert "missing ['t10k-labels-idx1-ubyte']" in msg
+
+
+def test_the_public_reason_names_the_failure_and_the_fix_but_no_path(tmp_path, fake_mnist):
+    """`mnist_unavailable` is what a chapter writes into its summary when MNIST is unusable:
+    the kind of failure and the fix, never the folders searched."""
+    complete = fake_mnist.write(tmp_path / "ok")
+    bad = complete / "t10k-images-idx3-ubyte.gz"
+    bad.write_bytes(bad.read_bytes()[:-3])
+    cases = {
+        "missing": (tmp_path / "nowhere", "MNIST files not found"),
+        "incomplete": (
+            fake_mnist.write(tmp_path / "part", skip=("t10k-labels-idx1-ubyte",)),
+            "MNIST is incomplete",
+        ),
+        "checksum": (complete, "fails its MD5 checksum"),
+    }
+    for kind, (folder, words) in cases.items():
+        with pytest.raises(DatasetError) as e:
+            load_mnist(folder)
+        assert e.value.kind == kind and str(folder) in str(e.value)  # the terminal gets it
+        reason = mnist_unavailable(e.value)
+        assert words in reason and str(tmp_path) not in reason
+        assert "MNIST_DIR" in reason and "nox -s data -- --download" in reason
 
 
 # --------------------------------------------------------------------------- where to look

@@ -357,6 +357,21 @@ def test_mnist_g_steps_must_be_whole_passes_and_conditions_known():
         gm.train_condition("simultaneous", cfg, torch.rand(200, 64), _tiny_recipe(), 6)
 
 
+def test_mnist_load_says_which_failure_without_a_path(tmp_path, fake_mnist):
+    """Missing files and a checksum failure are told apart in the reason the summary records,
+    and neither names a folder of this machine."""
+    from replication.chapters import game_mnist as gm
+    from replication.chapters.game_dynamics_config import GameDynamicsConfig
+
+    folder = fake_mnist.write(tmp_path / "mnist")
+    bad = folder / "train-images-idx3-ubyte.gz"
+    bad.write_bytes(bad.read_bytes()[:-3])
+    for where, words in ((tmp_path / "nowhere", "files not found"), (folder, "checksum")):
+        mnist, why = gm.load(GameDynamicsConfig.for_profile("quick", data_dir=str(where)))
+        assert mnist is None and words in why and "MNIST_DIR" in why
+        assert str(tmp_path) not in why
+
+
 def _fake_mnist(n_train: int = 200, n_valid: int = 300):
     from replication.datasets.mnist import MnistSplits
 

@@ -92,11 +92,20 @@ def test_tiny_end_to_end_pass_on_a_hand_made_mnist(fake_mnist, tmp_path):
     rim.sample_grid_figure(res.grids, "mnist")
 
 
-def test_without_mnist_the_images_are_skipped_with_the_loaders_message(tmp_path, monkeypatch):
+def test_without_mnist_the_images_are_skipped_saying_why_without_a_path(
+    tmp_path, monkeypatch, fake_mnist
+):
     monkeypatch.delenv("MNIST_DIR", raising=False)
     cfg = _tiny(data_dir=str(tmp_path / "nowhere"))
     res, status = im.run_if_data(cfg, CPU, tmp_path / "ckpt", progress=False)
-    assert res is None and "MNIST not found" in status and "nowhere" in status
+    assert res is None and status.startswith("not run: MNIST files not found")
+    assert "MNIST_DIR" in status and "nox -s data -- --download" in status
+    assert str(tmp_path) not in status  # the summary and the page get it: no machine path
+    folder = fake_mnist.write(tmp_path / "bad")
+    bad = folder / "train-labels-idx1-ubyte.gz"
+    bad.write_bytes(bad.read_bytes()[:-3])
+    res, status = im.run_if_data(_tiny(data_dir=str(folder)), CPU, tmp_path, progress=False)
+    assert res is None and "checksum" in status and str(tmp_path) not in status
     res, status = im.run_if_data(_tiny(image_benchmarks="none"), CPU, tmp_path, progress=False)
     assert res is None and "no image benchmark" in status
 

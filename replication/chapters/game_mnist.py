@@ -32,7 +32,7 @@ import torch
 
 from replication.chapters.game_dynamics_config import GameDynamicsConfig
 from replication.chapters.recipe2014 import Mnist2014Recipe, build_gan
-from replication.datasets.mnist import DatasetError, MnistSplits, load_mnist
+from replication.datasets.mnist import DatasetError, MnistSplits, load_mnist, mnist_unavailable
 from replication.metrics import parzen
 from replication.metrics.classifier import ClassifierScorer, accuracy, load_or_train
 from replication.training import objectives
@@ -130,18 +130,15 @@ def train_condition(
 
 # -- data and the classifier -----------------------------------------------------------------
 def load(cfg: GameDynamicsConfig) -> tuple[MnistSplits | None, str]:
-    """MNIST, or None and why the MNIST part is not run (switched off, or no files: the rest
-    of the chapter needs no data, so it runs on and says so; the path searched is not echoed,
-    it would put this machine's folders into the results)."""
+    """MNIST, or None and why the MNIST part is not run (switched off, or the files missing,
+    incomplete or failing their checksum: the rest of the chapter needs no data, so it runs
+    on and says so, without the paths searched, `mnist_unavailable`)."""
     if cfg.mnist_g_steps == 0:
         return None, "switched off (mnist_g_steps = 0)"
     try:
         return load_mnist(cfg.data_dir), ""
-    except DatasetError:
-        return None, (
-            "MNIST files not found (point MNIST_DIR or the data_dir parameter at the four "
-            "original IDX files; see data/README.md)"
-        )
+    except DatasetError as err:
+        return None, mnist_unavailable(err)
 
 
 def classifier_scorer(

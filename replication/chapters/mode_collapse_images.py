@@ -32,7 +32,7 @@ from replication.chapters.mode_collapse import METHODS, ModeCollapseConfig, tune
 from replication.chapters.wgan_vs_js import _dcgan_init_
 from replication.config import ConfigError
 from replication.datasets import stacked_mnist
-from replication.datasets.mnist import DatasetError, MnistSplits, load_mnist
+from replication.datasets.mnist import DatasetError, MnistSplits, load_mnist, mnist_unavailable
 from replication.metrics import parzen
 from replication.metrics.classifier import (
     ClassifierScorer,
@@ -315,12 +315,13 @@ def run_all_images(
 def run_if_data(
     cfg: ModeCollapseConfig, device: torch.device, folder: Path, progress: bool = True
 ) -> tuple[ImageResults | None, str]:
-    """The image runs and a status line; without MNIST, None and the loader's message (where
-    it looked, how to supply it): the toys need no data, so the chapter goes on without."""
+    """The image runs and a status line; without MNIST, None and what went wrong and how to
+    fix it, without the paths searched (`mnist_unavailable`: the status goes into the summary
+    and the page): the toys need no data, so the chapter goes on without."""
     if not image_runs(cfg):
         return None, "not run: no image benchmark chosen (image_benchmarks)"
     try:
         res = run_all_images(cfg, device, folder, progress)
     except DatasetError as err:
-        return None, f"not run: {err}"
+        return None, f"not run: {mnist_unavailable(err)}"
     return res, f"run: {', '.join(cfg.image_benchmark_names())}, {cfg.seeds_image} seeds"

@@ -47,7 +47,15 @@ MNIST_TRAIN_STOP = 50_000
 
 
 class DatasetError(RuntimeError):
-    """A dataset is missing or does not match its checksum; the message says how to fix it."""
+    """A dataset is missing or does not match its checksum; the message says how to fix it.
+
+    `kind` names the failure without a path ("missing", "incomplete", "checksum", or
+    "invalid" for anything else), so that what goes into results can say what went wrong
+    without this machine's folders (`mnist_unavailable`)."""
+
+    def __init__(self, message: str, kind: str = "invalid") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def md5(path: Path) -> str:
@@ -91,18 +99,39 @@ def locate_mnist(data_dir: str | Path | None = None) -> dict[str, Path]:
             continue
         missing = sorted(set(MNIST_FILES) - set(found))
         if missing:
-            raise DatasetError(f"MNIST in {d} is incomplete: missing {missing}. {_how_to_get()}")
+            raise DatasetError(
+                f"MNIST in {d} is incomplete: missing {missing}. {_how_to_get()}", "incomplete"
+            )
         for name, path in found.items():
             expected = MNIST_FILES[name][0 if path.suffix == ".gz" else 1]
             actual = md5(path)
             if actual != expected:
                 raise DatasetError(
                     f"MNIST file {path} fails its checksum: expected MD5 {expected}, got {actual} "
-                    f"(truncated or not the original file). {_how_to_get()}"
+                    f"(truncated or not the original file). {_how_to_get()}",
+                    "checksum",
                 )
         return found
     looked = ", ".join(str(p) for p in searched)
-    raise DatasetError(f"MNIST not found. Looked in: {looked}. {_how_to_get()}")
+    raise DatasetError(f"MNIST not found. Looked in: {looked}. {_how_to_get()}", "missing")
+
+
+MNIST_FAILURES = {
+    "missing": "MNIST files not found",
+    "incomplete": "MNIST is incomplete (some of the four IDX files are missing)",
+    "checksum": "an MNIST file fails its MD5 checksum (truncated or not the original file)",
+}
+
+
+def mnist_unavailable(err: DatasetError) -> str:
+    """What went wrong and how to fix it, without a path: a chapter that runs on without MNIST
+    writes this into its summary and page, where the searched folders would leak this
+    machine's layout (`DatasetError`'s own message names them, for the terminal)."""
+    what = MNIST_FAILURES.get(err.kind, "MNIST could not be read")
+    return (
+        f"{what}: set MNIST_DIR (or the data_dir parameter) to the folder of the four original "
+        "IDX files, or run `nox -s data -- --download`; see data/README.md"
+    )
 
 
 @dataclass(frozen=True)
