@@ -210,6 +210,34 @@ def test_chapter_config_refuses_bad_k_and_budgets():
         GameDynamicsConfig.for_profile("quick", ring_g_steps=501)
 
 
+def test_two_base_seeds_share_no_seed():
+    """A sweep over base seeds trains distinct runs: Theorem 1's discriminators and the MNIST
+    seeds are 1000 base + s, and no per-seed weight matrix or data column of the ring's batched
+    networks under base seed 1 equals one under base seed 0 (range(seed, seed + n) shared all
+    but one). Base seed 0 keeps the seeds it had."""
+    from replication.chapters import game_ring as ring
+    from replication.chapters.game_dynamics_config import GameDynamicsConfig
+    from replication.config import ConfigError
+    from replication.datasets.toy import RING8
+
+    cfg = [GameDynamicsConfig.for_profile("quick", seed=b, device="cpu") for b in (0, 1)]
+    assert cfg[0].seeds(3) == [0, 1, 2] and cfg[0].ring_seed() == 0
+    for n in (cfg[0].theorem_seeds, cfg[0].mnist_seeds, 5):
+        assert not set(cfg[0].seeds(n)) & set(cfg[1].seeds(n))
+    cpu = torch.device("cpu")
+    mats: list[list[torch.Tensor]] = [[], []]
+    for b in (0, 1):
+        G, D = ring._nets(cfg[b], cpu)
+        for layer in [*G.net.layers, *D.net.layers]:
+            mats[b] += list(layer.weight.detach())
+        data = RING8.sample(10, cpu, seed=cfg[b].ring_seed(), seeds=cfg[b].ring_seeds)
+        mats[b] += list(data.transpose(0, 1))
+    for a in mats[0]:
+        assert not any(a.shape == m.shape and torch.equal(a, m) for m in mats[1])
+    with pytest.raises(ConfigError, match="ring_seeds"):
+        GameDynamicsConfig.for_profile("quick", ring_seeds=501)
+
+
 def test_notebook_runs_and_writes_the_summary_keys(tmp_path):
     """The notebook with a tiny budget: every summary key the issue asks for, finite closed
     forms, and the two ring comparisons per method with their seed counts."""

@@ -14,6 +14,14 @@ from replication.training.dirac import DiracGame
 from replication.training.fit_critic import CriticFit
 
 OURS = "our choice"
+# Runs of different base seeds never share a seed (a sweep over base seeds 0-2 must not train
+# one seed twice, as range(seed, seed + n) did): run s of base seed b is SEED_STRIDE * b + s,
+# so base seed 0 keeps 0, 1, 2, ... (as mode_collapse_images.run_seed).
+SEED_STRIDE = 1000
+# The ring's batched networks seed layer i of seed s from base + 1000 i + s, D's from base +
+# 500 + 1000 i + s, its data from base + s (`nets.batched`, `datasets.toy`): a base seed's
+# block is wider there, and `check` keeps every network inside it.
+RING_SEED_STRIDE = 100_000
 P_DATA = game.Mixture1D((0.3, 0.7), (-2.0, 2.0), (0.5, 0.8))  # our choice: two unequal modes
 P_G_START = game.Mixture1D((1.0,), (0.0,), (1.5,))  # t = 0: one broad Gaussian
 MNIST_FIXED = ("simultaneous", "consensus", "rmsprop_simultaneous", "rmsprop_alternating")
@@ -175,8 +183,8 @@ class GameDynamicsConfig(ExperimentConfig):
     )
     mnist_seeds: int = param(
         3,
-        "seeds per MNIST condition (seed, seed + 1, ...); within a seed every condition starts "
-        "from the same weights",
+        "seeds per MNIST condition (1000 seed, 1000 seed + 1, ...: no two base seeds share "
+        "one); within a seed every condition starts from the same weights",
         source=OURS,
         min=2,
     )
@@ -275,13 +283,31 @@ class GameDynamicsConfig(ExperimentConfig):
                 f"ring_g_steps ({self.ring_g_steps}) must be a multiple of ring_eval_every "
                 f"({self.ring_eval_every})"
             )
+        if max(self.theorem_seeds, self.mnist_seeds) > SEED_STRIDE:
+            raise ConfigError(
+                f"theorem_seeds and mnist_seeds must be at most {SEED_STRIDE}: the runs of base "
+                f"seed b are {SEED_STRIDE} b + 0, 1, ..."
+            )
+        if self.ring_seeds > 500 or 1000 * self.ring_depth + 500 + self.ring_seeds > (
+            RING_SEED_STRIDE
+        ):
+            raise ConfigError(
+                f"ring_seeds ({self.ring_seeds}) must be at most 500 and ring_depth "
+                f"({self.ring_depth}) small enough that the ring's networks, seeded base + 1000 "
+                f"i + s (D: + 500), stay inside a base seed's block of {RING_SEED_STRIDE:,}"
+            )
         if self.d_batch > self.d_points:
             raise ConfigError(
                 f"d_batch ({self.d_batch}) must not exceed d_points ({self.d_points})"
             )
 
     def seeds(self, n: int) -> list[int]:
-        return list(range(self.seed, self.seed + n))
+        """The seeds of n runs (Theorem 1's discriminators, the MNIST part's seeds)."""
+        return [SEED_STRIDE * self.seed + s for s in range(n)]
+
+    def ring_seed(self) -> int:
+        """The ring's base seed: seed s of its batched networks and data is this + s."""
+        return RING_SEED_STRIDE * self.seed
 
     def ts(self) -> np.ndarray:
         return np.linspace(0.0, 1.0, self.theorem_generators)

@@ -222,8 +222,9 @@ def run(
     data = mnist.train[: cfg.mnist_train_images]
     valid = mnist.valid
     rows, hists, samples = [], [], {}
+    seeds = cfg.seeds(cfg.mnist_seeds)  # 1000 base + s: no two base seeds share one
     for condition in cfg.mnist_condition_list():
-        for seed in cfg.seeds(cfg.mnist_seeds):
+        for seed in seeds:
             recipe = recipe_for(cfg, seed)
             gan, diverged = train_condition(
                 condition, cfg, data, recipe, cfg.mnist_g_steps, progress
@@ -246,9 +247,9 @@ def run(
                 }
             )
             hists.append(pd.DataFrame(gan.history).assign(condition=condition, seed=seed))
-            if seed == cfg.seed:
+            if seed == seeds[0]:
                 samples[condition] = gan.generator.sample(
-                    figure_samples, data.device, seed=cfg.seed + 13
+                    figure_samples, data.device, seed=seed + 13
                 ).cpu()
             if record is not None:
                 record(f"mnist_{condition}_seed{seed}", gan)

@@ -58,8 +58,9 @@ def _nets(
     cfg: GameDynamicsConfig, device: torch.device
 ) -> tuple[BatchedGenerator, BatchedDiscriminator]:
     hidden = (cfg.ring_hidden,) * cfg.ring_depth
-    G = BatchedGenerator(cfg.ring_seeds, cfg.ring_z_dim, hidden, 2, seed=cfg.seed)
-    D = BatchedDiscriminator(cfg.ring_seeds, 2, hidden, seed=cfg.seed + 500)
+    base = cfg.ring_seed()  # base seed 0: 0 (no two base seeds share a network's seed)
+    G = BatchedGenerator(cfg.ring_seeds, cfg.ring_z_dim, hidden, 2, seed=base)
+    D = BatchedDiscriminator(cfg.ring_seeds, 2, hidden, seed=base + 500)
     return G.to(device), D.to(device)
 
 
@@ -76,16 +77,17 @@ def train_method(
     G, D = _nets(cfg, device)
     obj = batched(method_objective(method, cfg))
     gan = GAN(G, D, *obj.optimisers(G, D, lr=cfg.ring_lr))
-    data = RING8.sample(cfg.ring_points, device, seed=cfg.seed, seeds=cfg.ring_seeds)
+    base = cfg.ring_seed()
+    data = RING8.sample(cfg.ring_points, device, seed=base, seeds=cfg.ring_seeds)
 
     def modes(g: GAN) -> dict[str, float]:
-        s = _scores(g.generator, device, cfg.seed + 7)  # type: ignore[arg-type]
+        s = _scores(g.generator, device, base + 7)  # type: ignore[arg-type]
         return {
             "modes_mean": sum(x.modes for x in s) / len(s),
             "hq_mean": sum(x.hq for x in s) / len(s),
         }
 
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(base)
     train(
         gan,
         data,
@@ -106,12 +108,12 @@ def final_scores(
     """Per seed: modes covered (of 8), high-quality fraction, reverse KL, and the method's wall
     time per G update (all seeds together) and D updates per G update."""
     device = next(gan.generator.parameters()).device
-    rows = []
-    for s, sc in enumerate(_scores(gan.generator, device, cfg.seed + 11)):  # type: ignore[arg-type]
+    base, rows = cfg.ring_seed(), []
+    for s, sc in enumerate(_scores(gan.generator, device, base + 11)):  # type: ignore[arg-type]
         rows.append(
             {
                 "method": method,
-                "seed": cfg.seed + s,
+                "seed": base + s,
                 "modes": sc.modes,
                 "hq": sc.hq,
                 "rkl": sc.rkl,
@@ -144,4 +146,4 @@ def summarise(per_seed: pd.DataFrame) -> pd.DataFrame:
 def samples_for_figure(gan: GAN, cfg: GameDynamicsConfig, n: int = 1000) -> torch.Tensor:
     """n samples of every seed, [n, S, 2], from a fixed noise seed."""
     device = next(gan.generator.parameters()).device
-    return gan.generator.sample(n, device, seed=cfg.seed + 13).cpu()  # type: ignore[operator]
+    return gan.generator.sample(n, device, seed=cfg.ring_seed() + 13).cpu()  # type: ignore[operator]
