@@ -460,6 +460,23 @@ def test_mnist_run_scores_every_condition_and_seed_and_the_summary_has_its_shape
     )
 
 
+def test_the_fid_classifier_is_the_same_for_every_base_seed(tmp_path):
+    """Every seed of a sweep scores in one feature space: the classifier's seed is fixed
+    (CLASSIFIER_SEED, 0 as base seed 0 had), not the run's."""
+    from replication.chapters import game_mnist as gm
+    from replication.chapters.game_dynamics_config import GameDynamicsConfig
+
+    mnist = _fake_mnist(n_train=200)
+    weights = []
+    for b in (0, 3):
+        cfg = GameDynamicsConfig.for_profile(
+            "quick", seed=b, mnist_classifier_images=128, mnist_fid_reference=200
+        )
+        scorer, _ = gm.classifier_scorer(cfg, mnist, tmp_path / str(b), progress=False)
+        weights.append(torch.cat([p.flatten() for p in scorer.model.parameters()]))
+    assert torch.equal(weights[0], weights[1])
+
+
 def _scores(fids: dict[str, list[float]]) -> pd.DataFrame:
     rows = [
         {"condition": c, "seed": s, "fid": f, "parzen_ll": -f, "diverged": False}

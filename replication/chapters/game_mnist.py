@@ -34,7 +34,12 @@ from replication.chapters.game_dynamics_config import GameDynamicsConfig
 from replication.chapters.recipe2014 import Mnist2014Recipe, build_gan
 from replication.datasets.mnist import DatasetError, MnistSplits, load_mnist, mnist_unavailable
 from replication.metrics import parzen
-from replication.metrics.classifier import ClassifierScorer, accuracy, load_or_train
+from replication.metrics.classifier import (
+    CLASSIFIER_SEED,
+    ClassifierScorer,
+    accuracy,
+    load_or_train,
+)
 from replication.training import objectives
 from replication.training.loop import TrainingDiverged, train
 from replication.training.objectives import CriticSchedule, Objective
@@ -148,7 +153,7 @@ def classifier_scorer(
     cached in `folder`), its FID reference statistics on validation images, and its accuracy
     on the 10,000 test images."""
     n = cfg.mnist_classifier_images
-    settings = {"epochs": cfg.mnist_classifier_epochs, "seed": cfg.seed}
+    settings = {"epochs": cfg.mnist_classifier_epochs, "seed": CLASSIFIER_SEED}  # not cfg.seed
     model = load_or_train(
         folder / f"classifier_{n}.pt",
         mnist.train[:n],

@@ -35,6 +35,7 @@ from replication.datasets import stacked_mnist
 from replication.datasets.mnist import DatasetError, MnistSplits, load_mnist, mnist_unavailable
 from replication.metrics import parzen
 from replication.metrics.classifier import (
+    CLASSIFIER_SEED,
     ClassifierScorer,
     DigitClassifier,
     accuracy,
@@ -130,7 +131,7 @@ def load_image_data(cfg: ModeCollapseConfig, device: torch.device, folder: Path)
     mnist = load_mnist(cfg.data_dir).to(device)
     _check_counts(cfg, mnist)
     path = folder / "classifier.pt"
-    settings = {"epochs": cfg.classifier_epochs, "seed": cfg.seed}
+    settings = {"epochs": cfg.classifier_epochs, "seed": CLASSIFIER_SEED}  # not cfg.seed
     folder.mkdir(parents=True, exist_ok=True)
     with exclusive(path.with_name(f".{path.name}.lock"), "the digit classifier", wait=True):
         model = load_or_train(path, mnist.train, mnist.train_labels, settings, progress=False)

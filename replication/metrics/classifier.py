@@ -68,6 +68,13 @@ def class_scores(probs: torch.Tensor) -> dict[str, float]:
 
 
 # -- the classifier ------------------------------------------------------------------------------
+# The seed of the classifier behind a chapter's FID, fixed rather than the run's base seed: every
+# seed of a sweep must score in one feature space, or the FIDs of two base seeds would differ by
+# their classifiers as well as by their samples. 0 is what base seed 0 used when the classifier
+# took the run's seed, so those runs keep their classifier.
+CLASSIFIER_SEED = 0
+
+
 class DigitClassifier(nn.Module):
     """conv 32 -> pool -> conv 64 -> pool -> 128 features -> 10 logits (dropout while training)."""
 
