@@ -13,6 +13,7 @@ import torch
 from replication.chapters import mode_collapse as ch
 from replication.chapters import mode_collapse_images as im
 from replication.config import ConfigError
+from replication.metrics.classifier import CLASSIFIER_SEED
 from replication.report import mode_collapse as report
 from replication.report import mode_collapse_images as rim
 
@@ -66,7 +67,8 @@ def test_tiny_end_to_end_pass_on_a_hand_made_mnist(fake_mnist, tmp_path):
     cfg = _tiny(data_dir=str(folder))
     res, status = im.run_if_data(cfg, CPU, tmp_path / "ckpt", progress=False)
     assert status.startswith("run: stacked, mnist") and res is not None
-    assert (tmp_path / "ckpt" / "classifier.pt").is_file()
+    (cached,) = (tmp_path / "ckpt").glob("classifier_*.pt")  # metrics.mnist_scoring's cache
+    assert torch.load(cached, weights_only=False)["settings"]["seed"] == CLASSIFIER_SEED
     ps = res.per_seed
     assert len(ps) == (4 * 2 + 5 * 2)  # 4 methods on stacked, 5 on MNIST, 2 seeds each
     st = ps[ps.benchmark == "stacked"]

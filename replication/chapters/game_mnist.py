@@ -32,14 +32,9 @@ import torch
 
 from replication.chapters.game_dynamics_config import GameDynamicsConfig
 from replication.chapters.recipe2014 import Mnist2014Recipe, build_gan
-from replication.datasets.mnist import DatasetError, MnistSplits, load_mnist, mnist_unavailable
-from replication.metrics import parzen
-from replication.metrics.classifier import (
-    CLASSIFIER_SEED,
-    ClassifierScorer,
-    accuracy,
-    load_or_train,
-)
+from replication.datasets.mnist import MnistSplits, load_mnist_or_reason
+from replication.metrics import mnist_scoring
+from replication.metrics.classifier import ClassifierScorer
 from replication.training import objectives
 from replication.training.loop import TrainingDiverged, train
 from replication.training.objectives import CriticSchedule, Objective
@@ -140,10 +135,7 @@ def load(cfg: GameDynamicsConfig) -> tuple[MnistSplits | None, str]:
     on and says so, without the paths searched, `mnist_unavailable`)."""
     if cfg.mnist_g_steps == 0:
         return None, "switched off (mnist_g_steps = 0)"
-    try:
-        return load_mnist(cfg.data_dir), ""
-    except DatasetError as err:
-        return None, mnist_unavailable(err)
+    return load_mnist_or_reason(cfg.data_dir)
 
 
 def classifier_scorer(
@@ -151,18 +143,16 @@ def classifier_scorer(
 ) -> tuple[ClassifierScorer, float]:
     """The digit classifier (trained on the first `mnist_classifier_images` training images,
     cached in `folder`), its FID reference statistics on validation images, and its accuracy
-    on the 10,000 test images."""
-    n = cfg.mnist_classifier_images
-    settings = {"epochs": cfg.mnist_classifier_epochs, "seed": CLASSIFIER_SEED}  # not cfg.seed
-    model = load_or_train(
-        folder / f"classifier_{n}.pt",
-        mnist.train[:n],
-        mnist.train_labels[:n],
-        settings,
-        progress=progress,
+    on the 10,000 test images (`metrics.mnist_scoring`, shared with the mode-collapse chapter)."""
+    d = mnist_scoring.digit_scorer(
+        mnist,
+        cfg.mnist_classifier_images,
+        cfg.mnist_classifier_epochs,
+        cfg.mnist_fid_reference,
+        folder,
+        progress,
     )
-    scorer = ClassifierScorer.fit(model, mnist.valid[: cfg.mnist_fid_reference])
-    return scorer, accuracy(model, mnist.test, mnist.test_labels)
+    return d.scorer, d.test_accuracy
 
 
 def score_images(
@@ -171,8 +161,7 @@ def score_images(
     """Parzen LL of validation images (sigma on the first half of `mnist_parzen_valid`, the
     second half scored) with `images` as centres, and the classifier's scores of `images`."""
     half = cfg.mnist_parzen_valid // 2
-    p = parzen.evaluate(images, valid[:half], valid[half : 2 * half])
-    return {"parzen_ll": p.mean, "parzen_se": p.se, "parzen_sigma": p.sigma, **scorer(images)}
+    return mnist_scoring.score_images(images, scorer, valid[:half], valid[half : 2 * half])
 
 
 @torch.no_grad()

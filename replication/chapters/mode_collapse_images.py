@@ -32,15 +32,9 @@ from replication.chapters.mode_collapse import METHODS, ModeCollapseConfig, tune
 from replication.chapters.wgan_vs_js import _dcgan_init_
 from replication.config import ConfigError
 from replication.datasets import stacked_mnist
-from replication.datasets.mnist import DatasetError, MnistSplits, load_mnist, mnist_unavailable
-from replication.metrics import parzen
-from replication.metrics.classifier import (
-    CLASSIFIER_SEED,
-    ClassifierScorer,
-    DigitClassifier,
-    accuracy,
-    load_or_train,
-)
+from replication.datasets.mnist import MnistSplits, load_mnist_or_reason
+from replication.metrics import mnist_scoring
+from replication.metrics.classifier import ClassifierScorer, DigitClassifier
 from replication.metrics.stacked import (
     channel_digits,
     conditional_accuracy,
@@ -53,7 +47,6 @@ from replication.nets.dcgan_variants import (
     MinibatchConvCritic,
 )
 from replication.nets.wgan2017 import ConvCritic, ConvGenerator
-from replication.runs.locks import exclusive
 from replication.training.loop import TrainingDiverged, train
 from replication.training.state import GAN
 
@@ -125,18 +118,17 @@ def _check_counts(cfg: ModeCollapseConfig, mnist: MnistSplits) -> None:
             raise ConfigError(f"{name} = {n} but the {split} split has {have[split]} images")
 
 
-def load_image_data(cfg: ModeCollapseConfig, device: torch.device, folder: Path) -> ImageData:
-    """MNIST (a DatasetError says where it was looked for and how to supply it) and the digit
-    classifier, trained once and cached at `folder`/classifier.pt."""
-    mnist = load_mnist(cfg.data_dir).to(device)
+def load_image_data(
+    cfg: ModeCollapseConfig, mnist: MnistSplits, device: torch.device, folder: Path
+) -> ImageData:
+    """MNIST on the device and the digit classifier of all its training images, trained once
+    and cached in `folder` (`metrics.mnist_scoring`, shared with the game chapter)."""
+    mnist = mnist.to(device)
     _check_counts(cfg, mnist)
-    path = folder / "classifier.pt"
-    settings = {"epochs": cfg.classifier_epochs, "seed": CLASSIFIER_SEED}  # not cfg.seed
-    folder.mkdir(parents=True, exist_ok=True)
-    with exclusive(path.with_name(f".{path.name}.lock"), "the digit classifier", wait=True):
-        model = load_or_train(path, mnist.train, mnist.train_labels, settings, progress=False)
-    scorer = ClassifierScorer.fit(model, mnist.valid[: cfg.fid_reference])
-    return ImageData(mnist, model, scorer, accuracy(model, mnist.test, mnist.test_labels))
+    d = mnist_scoring.digit_scorer(
+        mnist, len(mnist.train), cfg.classifier_epochs, cfg.fid_reference, folder, progress=False
+    )
+    return ImageData(mnist, d.classifier, d.scorer, d.test_accuracy)
 
 
 def training_rows(
@@ -203,16 +195,27 @@ def digit_samples(G: ConditionalConvGenerator, n_per: int, device: torch.device,
     return x, asked
 
 
+def mnist_scores(x: torch.Tensor, cfg: ModeCollapseConfig, data: ImageData) -> dict[str, float]:
+    """FID, classifier score and effective classes of `x`, and the Parzen LL of test images
+    with `x` as the window's centres (sigma on validation images)."""
+    m = data.mnist
+    s = mnist_scoring.score_images(
+        x, data.scorer, m.valid[: cfg.parzen_valid], m.test[: cfg.parzen_test]
+    )
+    return {
+        **{k: s[k] for k in ("fid", "classifier_score", "effective_classes")},
+        "parzen": s["parzen_ll"],
+        "parzen_sigma": s["parzen_sigma"],
+    }
+
+
 def score_mnist(
     gan: GAN, cfg: ModeCollapseConfig, data: ImageData, seed: int
 ) -> tuple[dict, list[dict]]:
-    """FID, classifier score and effective classes, Parzen LL (sigma on validation images,
-    scored on test images); for a conditional G also its per-digit accuracy."""
+    """`mnist_scores` of the samples; for a conditional G also its per-digit accuracy."""
     G, device = gan.generator, data.mnist.train.device
     x = G.sample(cfg.mnist_eval_samples, device, seed=seed + 7)[:, : 28 * 28]
-    m = data.mnist
-    ll = parzen.evaluate(x, m.valid[: cfg.parzen_valid], m.test[: cfg.parzen_test])
-    out = {**data.scorer(x), "parzen": ll.mean, "parzen_sigma": ll.sigma, "_grid": x[:GRID].cpu()}
+    out = {**mnist_scores(x, cfg, data), "_grid": x[:GRID].cpu()}
     per_digit: list[dict] = []
     if isinstance(G, ConditionalConvGenerator):
         xs, asked = digit_samples(G, cfg.cgan_samples_per_digit, device, seed + 8)
@@ -234,10 +237,8 @@ def real_reference(cfg: ModeCollapseConfig, data: ImageData) -> dict[str, dict[s
         sc = stacked_scores(channel_digits(data.classifier, real.images))
         out["stacked"] = {"modes": sc.modes, "kl": sc.kl}
     if "mnist" in cfg.image_benchmark_names():
-        m = data.mnist
-        x = m.train[: cfg.mnist_eval_samples]
-        ll = parzen.evaluate(x, m.valid[: cfg.parzen_valid], m.test[: cfg.parzen_test])
-        out["mnist"] = {**data.scorer(x), "parzen": ll.mean}
+        scores = mnist_scores(data.mnist.train[: cfg.mnist_eval_samples], cfg, data)
+        out["mnist"] = {k: v for k, v in scores.items() if k != "parzen_sigma"}
     return out
 
 
@@ -292,10 +293,14 @@ def run_image(
 
 
 def run_all_images(
-    cfg: ModeCollapseConfig, device: torch.device, folder: Path, progress: bool = True
+    cfg: ModeCollapseConfig,
+    mnist: MnistSplits,
+    device: torch.device,
+    folder: Path,
+    progress: bool = True,
 ) -> ImageResults:
-    """Every image run, seed after seed; raises DatasetError when MNIST is missing."""
-    data = load_image_data(cfg, device, folder)
+    """Every image run, seed after seed."""
+    data = load_image_data(cfg, mnist, device, folder)
     rows, digits, grids = [], [], {}
     jobs = [(n, b, s) for n, b in image_runs(cfg) for s in range(cfg.seeds_image)]
     for name, bench, s in tqdm(jobs, desc="image runs", disable=not progress):
@@ -321,8 +326,8 @@ def run_if_data(
     and the page): the toys need no data, so the chapter goes on without."""
     if not image_runs(cfg):
         return None, "not run: no image benchmark chosen (image_benchmarks)"
-    try:
-        res = run_all_images(cfg, device, folder, progress)
-    except DatasetError as err:
-        return None, f"not run: {mnist_unavailable(err)}"
+    mnist, why = load_mnist_or_reason(cfg.data_dir)
+    if mnist is None:
+        return None, f"not run: {why}"
+    res = run_all_images(cfg, mnist, device, folder, progress)
     return res, f"run: {', '.join(cfg.image_benchmark_names())}, {cfg.seeds_image} seeds"

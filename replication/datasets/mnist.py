@@ -184,6 +184,15 @@ def load_mnist(data_dir: str | Path | None = None) -> MnistSplits:
     )
 
 
+def load_mnist_or_reason(data_dir: str | Path | None = None) -> tuple[MnistSplits | None, str]:
+    """`load_mnist`, or None and why not (`mnist_unavailable`: no path), for a chapter whose
+    MNIST part is skipped, saying so, when the files are unusable."""
+    try:
+        return load_mnist(data_dir), ""
+    except DatasetError as err:
+        return None, mnist_unavailable(err)
+
+
 def download_mnist(target: str | Path | None = None) -> Path:
     """Opt-in download with torchvision (needs internet); files land in <target>/MNIST/raw."""
     root = Path(target) if target else project_root() / "data" / "mnist"
