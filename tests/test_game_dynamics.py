@@ -513,6 +513,38 @@ def test_mnist_consensus_verdict_counts_seeds_paired_with_a_tolerance():
     assert k.startswith("best mean FID: k = 5") and "k = 5: lower FID in all 3 seeds" in k
 
 
+def test_mnist_verdicts_when_every_2014_run_diverged():
+    """Every 2014-recipe seed diverged (FID NaN): the verdict says so instead of raising, and
+    the findings and summary still come out; one condition all NaN leaves the best to the rest."""
+    from replication.chapters import game_mnist as gm
+    from replication.chapters.game_dynamics_config import GameDynamicsConfig
+    from replication.report import game_mnist as report
+
+    rows = [
+        {
+            "condition": c,
+            "optimiser": gm.optimiser_of(c),
+            "seed": s,
+            "diverged": True,
+            "g_steps": 3,
+            "d_steps_per_g_step": 1.0,
+            "wall_s_per_g_step": 0.1,
+            **gm.NOT_SCORED,
+        }
+        for c in ("simultaneous", "alternating_k1", "alternating_k5")
+        for s in (0, 1)
+    ]
+    ps = pd.DataFrame(rows)
+    assert report.mnist_k_verdict(ps) == "no 2014-recipe run was scored (all diverged)"
+    cfg = GameDynamicsConfig.for_profile("quick")
+    real = {"fid": 1.0, "parzen_ll": 100.0}
+    text = report.mnist_findings(ps, cfg, 0.9, real)
+    assert "all diverged" in text and "Diverged (non-finite loss" in text
+    assert report.mnist_summary(ps, cfg, 0.9, real)["mnist_k_verdict"].startswith("no 2014")
+    part = _scores({"alternating_k1": [20, 21], "alternating_k5": [math.nan, math.nan]})
+    assert report.mnist_k_verdict(part).startswith("best mean FID: k = 1")
+
+
 TINY_GAME_MNIST = {
     **TINY_GAME,
     "mnist_g_steps": 10,

@@ -122,7 +122,10 @@ def mnist_k_verdict(per_seed: pd.DataFrame) -> str:
     if not conds:
         return "no condition of the 2014 recipe was run"
     ref = "alternating_k1" if "alternating_k1" in conds else conds[0]
-    means = per_seed[per_seed.condition.isin(conds)].groupby("condition").fid.mean()
+    # a condition whose every seed diverged has no FID (NaN); idxmin of nothing would raise
+    means = per_seed[per_seed.condition.isin(conds)].groupby("condition").fid.mean().dropna()
+    if means.empty:
+        return "no 2014-recipe run was scored (all diverged)"
     best = means.idxmin()
     parts = [f"{mnist_label(c)}: {_both(per_seed, c, ref)}" for c in conds if c != ref]
     return (
