@@ -176,9 +176,10 @@ class GameDynamicsConfig(ExperimentConfig):
         1000,
         "generator updates of every MNIST condition and seed (0: the MNIST part is not run); a "
         "multiple of one pass at k = 1 (mnist_train_images / 100)",
-        source="ours, to fit ~45 min on one CPU thread: 7 conditions x 3 seeds cost ~0.7 s per "
-        "G update together (measured, 2014 networks, batch 100), so 2 passes over the 50,000 "
-        "images at k = 1; the 2014 run trained for hundreds of epochs",
+        source="ours, to fit about an hour on one CPU thread: a quick run (4eecc8a, shared "
+        "CPU) measured ~1.0 s per G update for one seed's 7 conditions together, so 3 seeds x "
+        "1,000 updates ~ 50 min of training (scoring aside); 2 passes over the 50,000 images "
+        "at k = 1, where the 2014 run trained for hundreds of epochs",
         min=0,
     )
     mnist_seeds: int = param(
