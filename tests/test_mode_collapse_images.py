@@ -136,20 +136,40 @@ def test_image_aggregates_are_mean_and_se_over_seeds_that_did_not_diverge():
     assert (s["stacked_modes"], s["stacked_kl"], s["mnist_fid"]) == (90.0, 3.5, 10.0)
     assert s["mnist_fid_se"] is None  # one seed: no standard error
     claims_rows = rim.stacked_modes_per_seed(ps)
-    assert claims_rows.modes.tolist() == [80, 100]
+    assert claims_rows.modes.tolist() == [80, 100, 0]  # the diverged seed covers no mode
+    assert claims_rows.diverged.tolist() == [False, False, True]
 
 
-def test_claims_count_stacked_seeds_against_1000_modes():
-    final = pd.DataFrame(
-        [("gan_nonsaturating", "stacked", s, m) for s, m in enumerate([80, 1000, 5])]
-        + [("minibatch_discrimination", "stacked", s, m) for s, m in enumerate([90, 1000, 1])],
+def test_stacked_claims_use_the_real_reference_and_count_diverged_seeds_as_zero_modes():
+    nan = math.nan
+    gan, mb_seeds = [80, 600, 5, 10], [(0, 90), (2, 9), (3, 3)]
+    ps = _rows(
+        [("gan_nonsaturating", "stacked", s, False, m, 1.0, nan) for s, m in enumerate(gan)]
+        + [("minibatch_discrimination", "stacked", s, False, m, 1.0, nan) for s, m in mb_seeds]
+        + [("minibatch_discrimination", "stacked", 1, True, nan, nan, nan)]  # diverged
+        + [("historical_averaging", "stacked", s, False, 700, 1.0, nan) for s in range(4)]
+    )
+    final = rim.stacked_modes_per_seed(ps)
+    assert final.set_index(["method", "seed"]).modes.loc[("minibatch_discrimination", 1)] == 0
+    c = report.claims(final, "paper", stacked_reference=600).set_index("claim")
+    partial = c.loc["partial mode collapse always occurs (the GAN covers some modes, not all)"]
+    assert partial.verdict == "yes: 3 of 4 seeds agree"  # 80, 5, 10 of 600; 600 is all real's
+    assert "of 600, the modes as many real stacked images cover" in partial.measured
+    mb = c.loc["minibatch discrimination greatly reduces mode collapse"]
+    assert mb.verdict.startswith("no: 2 of 4")  # dropping the diverged seed made it 2 of 3: yes
+    assert "minibatch_discrimination seeds [1]" in mb.measured
+    hist = "historical averaging helps in low-dimensional games where other methods fail"
+    assert hist not in c.index  # a claim about low-dimensional games: toys only
+    toy = pd.DataFrame(
+        [("gan_nonsaturating", "ring", s, 2) for s in range(2)]
+        + [("historical_averaging", "ring", s, 3) for s in range(2)],
         columns=["method", "benchmark", "seed", "modes"],
     )
-    c = report.claims(final, "paper").set_index("claim")
-    partial = c.loc["partial mode collapse always occurs (the GAN covers some modes, not all)"]
-    assert partial.verdict == "yes: 2 of 3 seeds agree"  # 80 and 5 of 1000; 1000 is all
-    assert c.loc["minibatch discrimination greatly reduces mode collapse"].verdict.startswith(
-        "no: 1 of 3"
+    both = report.claims(pd.concat([toy, final]), "paper", stacked_reference=600)
+    assert (both.claim == hist).sum() == 1 and set(both[both.claim == hist].benchmark) == {"ring"}
+    no_ref = report.claims(final, "paper").set_index("claim")  # no reference: not judged there
+    assert "partial mode collapse always occurs (the GAN covers some modes, not all)" not in (
+        no_ref.index
     )
 
 

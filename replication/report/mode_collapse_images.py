@@ -98,9 +98,13 @@ def per_digit_table(per_digit: pd.DataFrame) -> pd.DataFrame:
 
 def stacked_modes_per_seed(per_seed: pd.DataFrame) -> pd.DataFrame:
     """Stacked MNIST's per-seed modes in the toys' claim format (method, benchmark, seed,
-    modes), so the chapter's claim verdicts count these seeds too."""
-    s = per_seed[(per_seed.benchmark == "stacked") & ~per_seed.diverged.astype(bool)]
-    return s[["method", "benchmark", "seed", "modes"]].reset_index(drop=True)
+    modes, diverged), so the chapter's claim verdicts count these seeds too. A diverged seed
+    is kept with 0 modes: dropping it would let a method that diverges never count against
+    its claim."""
+    s = per_seed[per_seed.benchmark == "stacked"].copy()
+    s["diverged"] = s.diverged.astype(bool)
+    s.loc[s.diverged, "modes"] = 0
+    return s[["method", "benchmark", "seed", "modes", "diverged"]].reset_index(drop=True)
 
 
 def sample_grid_figure(grids: dict[tuple[str, str], torch.Tensor], bench: str) -> plt.Figure:
