@@ -152,7 +152,8 @@ class ModeCollapseConfig(ImageBenchmarkConfig):  # + Stacked MNIST's and MNIST's
     pull_away_weight: float = param(
         0.1,
         "weight of EBGAN's pulling-away term (method ebgan_pt)",
-        source="Zhao et al. 2017: 0.1, as quoted in the chapter's brief (not read here)",
+        source="our choice (reimplementations use 0.1: torchgan's pt_ratio, "
+        "eriklindernoren/PyTorch-GAN's lambda_pt; not found in the paper's text searched)",
         min=0,
     )
     history_weight: float = param(0.1, "historical averaging weight", source=CHOSEN, min=0)

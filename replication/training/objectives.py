@@ -372,8 +372,9 @@ _toy_gan(
     "ebgan_pt",
     "EBGAN with the pulling-away term",
     "Zhao, Mathieu & LeCun 2017, Eq. 1-2 and Sec. 2.4: EBGAN's costs, G's + w f_PT(S), S the "
-    "encoder codes of the generated batch; w = 0.1 as quoted in the chapter's brief (the "
-    "paper's text not read here; reimplementations use 0.1)",
+    "encoder codes of the generated batch; w = 0.1 is our choice, as reimplementations use "
+    "(torchgan's EnergyBasedPullingAwayTerm pt_ratio, eriklindernoren/PyTorch-GAN's "
+    "lambda_pt): the paper's value was not found in the text searched",
     d_cost=EbganMargin(1.0),
     g_cost=ebgan_generator,
     divergence=None,
