@@ -135,6 +135,7 @@ def test_image_aggregates_are_mean_and_se_over_seeds_that_did_not_diverge():
     s = rim.image_summary(agg)["gan_nonsaturating"]
     assert (s["stacked_modes"], s["stacked_kl"], s["mnist_fid"]) == (90.0, 3.5, 10.0)
     assert s["mnist_fid_se"] is None  # one seed: no standard error
+    assert (s["stacked_modes_n"], s["mnist_fid_n"]) == (2, 1)  # seeds scored
     claims_rows = rim.stacked_modes_per_seed(ps)
     assert claims_rows.modes.tolist() == [80, 100, 0]  # the diverged seed covers no mode
     assert claims_rows.diverged.tolist() == [False, False, True]
@@ -176,11 +177,15 @@ def test_stacked_claims_use_the_real_reference_and_count_diverged_seeds_as_zero_
 def test_results_table_shows_the_stacked_gan_beside_both_papers(tmp_path):
     from replication.report import results_table
 
-    gan = {"stacked_modes": 80.0, "stacked_modes_se": 5.0}
+    gan = {"stacked_modes": 80.0, "stacked_modes_se": 5.0, "stacked_modes_n": 3}
     s = {"metrics": {"gan_nonsaturating": gan}, "seeds_image": 3, "claims": []}
     rows = results_table.READERS["mode_collapse"](s, {"image_epochs": 50}, tmp_path)
     (row,) = [r for r in rows if "Stacked MNIST" in r["claim"]]
     assert row["ours"] == "80.0 ± 5.0 over 3 seeds, 50 epochs"
+    gan["stacked_modes_n"] = 2  # one seed diverged: the seeds scored, not the seeds run
+    rows = results_table.READERS["mode_collapse"](s, {"image_epochs": 50}, tmp_path)
+    (row,) = [r for r in rows if "Stacked MNIST" in r["claim"]]
+    assert row["ours"] == "80.0 ± 5.0 over 2 of 3 seeds scored, 50 epochs"
     assert "78.9 ± 6.5" in row["published"] and "99" in row["published"]
     s["metrics"]["gan_nonsaturating"] = {"stacked_modes": None}
     assert not results_table.READERS["mode_collapse"](s, {}, tmp_path)  # not run: no row

@@ -77,11 +77,13 @@ def image_table(
 
 def image_summary(agg: pd.DataFrame) -> dict[str, dict[str, float | None]]:
     """Per method: the image keys of summary.json (`stacked_modes`, `stacked_kl`, `mnist_fid`,
-    `mnist_parzen`, `cgan_accuracy`, ...) with `_se` standard errors."""
+    `mnist_parzen`, `cgan_accuracy`, ...) with `_se` standard errors and `_n` the seeds scored
+    (fewer than run when a seed diverged)."""
     out: dict[str, dict[str, float | None]] = {}
     for r, col, key, _, _ in _cells(agg):
         d = out.setdefault(r.method, {})
         d[key], d[f"{key}_se"] = _finite(float(r[col])), _finite(float(r[f"{col}_se"]))
+        d[f"{key}_n"] = int(r[f"{col}_n"])
     return out
 
 

@@ -267,6 +267,9 @@ def _mode_collapse(s: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> lis
             )
     if gan.get("stacked_modes") is not None:
         se = gan.get("stacked_modes_se")
+        # the seeds scored, not the seeds run: a diverged seed has no modes
+        n, run = gan.get("stacked_modes_n"), s.get("seeds_image", "?")
+        seeds = f"{n} seeds" if n == run else f"{'?' if n is None else n} of {run} seeds scored"
         out.append(
             {
                 "claim": "modes covered by a GAN on Stacked MNIST, of 1,000 (VEEGAN / PacGAN "
@@ -274,8 +277,7 @@ def _mode_collapse(s: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> lis
                 "published": "99 (VEEGAN); 78.9 ± 6.5 (PacGAN)",
                 "ours": f"{gan['stacked_modes']:.1f}"
                 + (f" ± {se:.1f}" if se is not None else "")
-                + f" over {s.get('seeds_image', '?')} seeds, {cfg.get('image_epochs', '?')} "
-                "epochs",
+                + f" over {seeds}, {cfg.get('image_epochs', '?')} epochs",
                 "verdict": "measured (configurations differ)",
             }
         )
