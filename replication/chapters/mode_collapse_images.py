@@ -29,7 +29,6 @@ from torch import nn
 from tqdm import tqdm
 
 from replication.chapters.mode_collapse import METHODS, ModeCollapseConfig, tuned_objective
-from replication.chapters.wgan_vs_js import _dcgan_init_
 from replication.config import ConfigError
 from replication.datasets import stacked_mnist
 from replication.datasets.mnist import MnistSplits, load_mnist_or_reason
@@ -46,7 +45,7 @@ from replication.nets.dcgan_variants import (
     ConditionalConvGenerator,
     MinibatchConvCritic,
 )
-from replication.nets.wgan2017 import ConvCritic, ConvGenerator
+from replication.nets.wgan2017 import ConvCritic, ConvGenerator, dcgan_init_
 from replication.training.loop import TrainingDiverged, train
 from replication.training.state import GAN
 
@@ -161,14 +160,14 @@ def build_image_gan(
         G: nn.Module = ConditionalConvGenerator(nz, dim, DIGITS, channels=channels)
     else:
         G = ConvGenerator(nz, dim, batchnorm=True, channels=channels)
-    _dcgan_init_(G)
+    dcgan_init_(G)
     if method.generator == "conditional":
         D: nn.Module = ConditionalConvCritic(dim, DIGITS, channels)
     elif method.discriminator == "minibatch":
         D = MinibatchConvCritic(dim, channels, cfg.mb_image_kernels, cfg.mb_image_kernel_dim)
     else:
         D = ConvCritic(dim, channels)
-    _dcgan_init_(D)
+    dcgan_init_(D)
     G, D = G.to(device), D.to(device)
     obj = tuned_objective(name, cfg)
     obj.prepare_critic(D)

@@ -32,7 +32,7 @@ from replication.datasets.mnist import MnistSplits, load_mnist
 from replication.metrics import parzen
 from replication.metrics.classifier import ClassifierScorer, accuracy, load_or_train
 from replication.metrics.curves import loss_curve, spearman_of, spread
-from replication.nets.wgan2017 import GENERATORS, ConvCritic
+from replication.nets.wgan2017 import GENERATORS, ConvCritic, dcgan_init_
 from replication.runs.cli import TrainRequest, train_setup
 from replication.runs.locks import exclusive
 from replication.training import objectives
@@ -42,16 +42,6 @@ from replication.training.state import GAN
 
 
 # -- 3. MNIST training runs ----------------------------------------------------------------------
-def _dcgan_init_(module: torch.nn.Module) -> None:
-    """The WGAN code's weights_init: conv weights N(0, 0.02), batch-norm scales N(1, 0.02)."""
-    for m in module.modules():
-        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
-            torch.nn.init.normal_(m.weight, 0.0, 0.02)
-        elif isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-            torch.nn.init.normal_(m.weight, 1.0, 0.02)
-            torch.nn.init.zeros_(m.bias)
-
-
 def run_names(cfg: WganVsJsConfig) -> list[tuple[str, str, str]]:
     """(run name, loss, generator): the main trio, then the robustness pair."""
     main = [(f"{loss}-{cfg.generator}", loss, cfg.generator) for loss in LOSSES]
@@ -63,8 +53,8 @@ def build(cfg: WganVsJsConfig, loss: str, generator: str, device: torch.device) 
     torch.manual_seed(cfg.seed)  # same initial generator for every loss
     G = GENERATORS[generator](cfg.noise_dim, cfg.dim)
     D = ConvCritic(cfg.dim)
-    _dcgan_init_(G)
-    _dcgan_init_(D)
+    dcgan_init_(G)
+    dcgan_init_(D)
     G, D = G.to(device), D.to(device)
     obj = objective_for(cfg, loss)
     obj.prepare_critic(D)  # WGAN: the released code clamps before the first critic step
