@@ -175,14 +175,16 @@ def build_image_gan(
 
 
 # -- scores --------------------------------------------------------------------------------------
-def score_stacked(gan: GAN, cfg: ModeCollapseConfig, data: ImageData, seed: int) -> dict:
+def score_stacked(gan: GAN, cfg: ModeCollapseConfig, data: ImageData, seed: int) -> dict[str, Any]:
     x = gan.generator.sample(cfg.stacked_eval_samples, data.mnist.train.device, seed=seed + 7)
     sc = stacked_scores(channel_digits(data.classifier, x))
     return {"modes": sc.modes, "kl": sc.kl, "_grid": x[:GRID].cpu()}
 
 
 @torch.no_grad()
-def digit_samples(G: ConditionalConvGenerator, n_per: int, device: torch.device, seed: int):
+def digit_samples(
+    G: ConditionalConvGenerator, n_per: int, device: torch.device, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """`n_per` samples of each digit (pixels only) and the digits they were asked for."""
     asked = torch.arange(DIGITS, device=device).repeat_interleave(n_per)
     gen = torch.Generator(device=device).manual_seed(seed)
@@ -210,7 +212,7 @@ def mnist_scores(x: torch.Tensor, cfg: ModeCollapseConfig, data: ImageData) -> d
 
 def score_mnist(
     gan: GAN, cfg: ModeCollapseConfig, data: ImageData, seed: int
-) -> tuple[dict, list[dict]]:
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """`mnist_scores` of the samples; for a conditional G also its per-digit accuracy."""
     G, device = gan.generator, data.mnist.train.device
     x = G.sample(cfg.mnist_eval_samples, device, seed=seed + 7)[:, : 28 * 28]

@@ -25,7 +25,9 @@ class MinibatchConvCritic(nn.Module):
     features h(x), then one linear output on [h, o]. o compares a row only with the rows of the
     same call, so real and fake minibatches must pass separately (the stabilised rule does)."""
 
-    def __init__(self, dim: int = 64, channels: int = 1, kernels: int = 100, kernel_dim: int = 5):
+    def __init__(
+        self, dim: int = 64, channels: int = 1, kernels: int = 100, kernel_dim: int = 5
+    ) -> None:
         super().__init__()
         self.body = ConvCritic(dim, channels).net[:-1]
         width = 2 * dim * 49

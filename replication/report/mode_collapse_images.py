@@ -7,6 +7,7 @@ diverged). Seed s of every method starts from the same generator, as on the toys
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -44,7 +45,7 @@ def aggregate_images(per_seed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _cells(agg: pd.DataFrame):
+def _cells(agg: pd.DataFrame) -> Iterator[tuple[pd.Series, str, str, str, int]]:
     for _, r in agg.iterrows():
         for col, key, label, digits in COLUMNS[r.benchmark]:
             mean = r.get(col, math.nan)

@@ -81,7 +81,9 @@ class HistoricalAverage:
         return weight * sum(((p - m) ** 2).sum() for p, m in zip(params, self.means, strict=True))
 
 
-def feature_matching_cost(features: Callable[[torch.Tensor], torch.Tensor]):
+def feature_matching_cost(
+    features: Callable[[torch.Tensor], torch.Tensor],
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """|| E f(x) - E f(G(z)) ||^2 over D's features; batched features [B, S, H] give the sum
     over seeds of each seed's own squared distance."""
 
