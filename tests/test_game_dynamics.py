@@ -503,7 +503,12 @@ def test_mnist_consensus_verdict_counts_seeds_paired_with_a_tolerance():
     assert report.mnist_consensus_verdict(worse).startswith("not supported")
     tie = _scores({"consensus": [20.05, 21, 22.1], "rmsprop_simultaneous": [20, 21, 22]})
     v = report.mnist_consensus_verdict(tie)
-    assert v.startswith("not supported") and "the same within tolerance in all 3 seeds" in v
+    assert v.startswith("not supported") and "FID the same within tolerance in all 3 seeds" in v
+    assert "Parzen LL the same within tolerance in all 3 seeds" in v
+    disagree = better.copy()  # lower FID in every seed, but the Parzen LL says the opposite
+    disagree.loc[disagree.condition == "consensus", "parzen_ll"] = -100.0
+    v = report.mnist_consensus_verdict(disagree)
+    assert v.startswith("mixed: FID and Parzen LL disagree") and "lower Parzen LL" in v
     mixed = _scores({"consensus": [10, 30, 22], "rmsprop_simultaneous": [20, 21, 22]})
     assert report.mnist_consensus_verdict(mixed).startswith("mixed")
     assert report.mnist_consensus_verdict(_scores({"consensus": [1, 2]})).startswith("not judged")
@@ -612,7 +617,7 @@ def test_results_table_has_mnist_rows_only_when_the_run_has_them():
     }
     k_row, con_row = rt._game_mnist(s)
     assert "k = 5 30.0 ± 1.0" in k_row["ours"] and "(n = 3)" in k_row["ours"]
-    assert con_row["verdict"] == "mixed (FID, by seed)"
+    assert con_row["verdict"] == "mixed (by seed)"
     assert rt._game_mnist({**s, "profile": "quick"})[1]["verdict"].startswith("not judged")
     off = "not run: switched off (mnist_g_steps = 0)"
     assert rt._game_mnist({"mnist_k_ablation": off, "mnist_consensus": off}) == []

@@ -238,7 +238,7 @@ def _game_mnist(s: dict[str, Any]) -> list[Row]:
                 "simultaneous RMSProp",
                 "published": "claim (no MNIST number)",
                 "ours": f"FID after {s['mnist_g_steps']} G steps: {fids(con)}",
-                "verdict": "not judged (quick profile)" if quick else f"{word} (FID, by seed)",
+                "verdict": "not judged (quick profile)" if quick else f"{word} (by seed)",
             }
         )
     return out
