@@ -126,6 +126,10 @@ LEADS: dict[str, LeadSpec] = {
         figure_caption="V(D, G) at trained discriminators against C(G) by integration, and D "
         "against D*, for fixed one-dimensional generators.",
         equations=(VALUE_FUNCTION, OPTIMAL_D, VIRTUAL_CRITERION),
+        headline="c_of_g_max_abs_err",
+        headline_label="max |C(G) − V(D, G)| (nats)",
+        agreement="theorem1_within_tolerance",
+        agreement_label="find V(D, G) within the tolerance of C(G)",
         in_run_seeds=("theorem1_seeds",),
     ),
     "mode_collapse": LeadSpec(
