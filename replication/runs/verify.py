@@ -36,10 +36,12 @@ from replication.config import ConfigError
 from replication.runs import aggregate as agg
 
 LEVEL = 0.99  # probability that a draw from the committed distribution lands inside its band
-# how long, where and at which commit a run went: bookkeeping, not results; and `ledger.*`, the
-# Table 1 ledger a run's page computes from the other committed runs (not this run's measurement)
+# how long, where and at which commit a run went: bookkeeping, not results (wall times, the
+# in-run speed benchmarks and cost ratios measure the machine and its load, not the method); and
+# `ledger.*`, the Table 1 ledger a run's page computes from the other committed runs
 NOT_COMPARED = re.compile(
     r"(^|[._])(started_utc|git_\w+|device|run_name)$|time_s($|_)|^ledger($|\.)"
+    r"|wall_s|(^|[._])bench_|cost_per_step_ratio"
 )
 
 
