@@ -196,7 +196,9 @@ def test_an_aggregate_over_seeds_from_several_commits_says_so():
             1: {"git_commit": "b", "device": "cpu", "x": 2.0},
         },
     )
-    assert a["git_commit"] == "mixed (see git_commits)" and a["git_commits"] == {"a": [0], "b": [1]}
+    # says so, and still names a real commit: the newest seed run's (here the highest seed)
+    assert a["commits_mixed"] is True and a["git_commits"] == {"a": [0], "b": [1]}
+    assert a["git_commit"] == "b"
     assert a["device"] == "cpu" and a["devices"] == {"cpu": [0, 1]}
 
 

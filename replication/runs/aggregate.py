@@ -186,13 +186,23 @@ def aggregate(
         "complete": not failed and all(s in summaries for s in seeds),
         "failed": {str(s): log for s, log in sorted(failed.items())},
         "git_commits": commits,
-        # provenance as every result carries it: the seeds' one commit and device, else "mixed"
-        "git_commit": next(iter(commits)) if len(commits) == 1 else "mixed (see git_commits)",
+        # provenance as every result carries it: a commit of this repository, the newest seed
+        # run's when the seeds ran at several (each seed's is in git_commits)
+        "git_commit": _newest_commit(summaries),
+        "commits_mixed": len(commits) > 1,
         "device": next(iter(devices)) if len(devices) == 1 else "mixed (see devices)",
         "devices": devices,
         **(extra or {}),
         "metrics": {k: _stat({s: f.get(k) for s, f in flat.items()}) for k in keys},
     }
+
+
+def _newest_commit(summaries: dict[int, dict[str, Any]]) -> str:
+    """The commit of the seed run that started last (ties and missing times: the highest seed)."""
+    if not summaries:
+        return "unknown"
+    s = max(summaries, key=lambda k: (str(summaries[k].get("started_utc", "")), k))
+    return str(summaries[s].get("git_commit", "unknown"))
 
 
 def _by_value(summaries: dict[int, dict[str, Any]], key: str) -> dict[str, list[int]]:
