@@ -2,10 +2,11 @@
 
 An `Objective` says what D and G minimise (pure functions of logits or critic values, from
 `losses`), which update rule trains them (`steps.UPDATE_RULES`), how many D updates come before
-each G update, what keeps a critic Lipschitz (weight clipping after each step, or a gradient
-penalty in its cost), the optimiser the variant was published with, and where all that comes
-from. Chapters and the toy fits look an entry up by name and may override its hyperparameters
-(`tuned`); adding a variant is one `register` call, here or in the code that wants it.
+each G update (and how many G updates follow), what keeps a critic Lipschitz (weight clipping
+after each step, or a gradient penalty in its cost), the optimiser the variant was published
+with, and where all that comes from. Chapters and the toy fits look an entry up by name and
+may override its hyperparameters (`tuned`); adding a variant is one `register` call, here or in
+the code that wants it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ from replication.training.losses import (
 from replication.training.optim import ClassicMomentumSGD
 from replication.training.stabilisers import Stabiliser
 from replication.training.state import GAN
-from replication.training.steps import UPDATE_RULES, DiscriminatorCost, Penalty
+from replication.training.steps import (
+    MULTI_G_RULES,
+    UPDATE_RULES,
+    DiscriminatorCost,
+    Penalty,
+    check_g_updates,
+)
 
 WGAN = "Arjovsky, Chintala & Bottou 2017, Algorithm 1"
 WGAN_CODE = "WassersteinGAN main.py (martinarjovsky)"
@@ -149,6 +156,9 @@ class Objective:
     tunable: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     consensus_weight: float = 0.0  # consensus rule only: gamma of g + gamma grad(1/2 ||g||^2)
     stabiliser: Stabiliser | None = None  # stabilised rule only: Salimans / Metz hooks
+    # G updates, each with new noise, after each D update that ends a critic streak: 1 as in
+    # the papers' algorithms, 2 in PacGAN's Stacked MNIST code (alternating, stabilised rules)
+    g_updates: int = 1
 
     def __post_init__(self) -> None:
         if self.update not in UPDATE_RULES:
@@ -159,6 +169,12 @@ class Objective:
             raise ValueError(f"{self.name}: a stabiliser goes with the stabilised rule")
         if (self.consensus_weight != 0.0) != (self.update == "consensus"):
             raise ValueError(f"{self.name}: a consensus weight goes with the consensus rule")
+        check_g_updates(self.g_updates)
+        if self.g_updates != 1 and self.update not in MULTI_G_RULES:
+            raise ValueError(
+                f"{self.name}: g_updates = {self.g_updates} needs a rule with a G update of its "
+                f"own ({sorted(MULTI_G_RULES)}); the {self.update} rule moves G once per step"
+            )
 
     def tuned(self, **values: float | str) -> Objective:
         """This objective with the hyperparameters it has set to `values`. A chapter passes all

@@ -1,5 +1,6 @@
-"""The stabilised update rule: the alternating rule (n_critic D updates, then one G update) with
-the hooks of Salimans et al. 2016 and Metz et al. 2017 that change how a player's cost is formed.
+"""The stabilised update rule: the alternating rule (n_critic D updates, then `g_updates` G
+updates, usually one) with the hooks of Salimans et al. 2016 and Metz et al. 2017 that change
+how a player's cost is formed.
 
 feature matching     G minimises || E_x f(x) - E_z f(G(z)) ||^2, f = D's last hidden layer
                      (`D.features`), instead of the objective's G cost (Salimans Sec. 3.1).
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from replication.training.state import GAN
-from replication.training.steps import UPDATE_RULES, UpdateRule
+from replication.training.steps import MULTI_G_RULES, UPDATE_RULES, UpdateRule, check_g_updates
 from replication.training.unrolling import (
     UNROLL_OPTIMISERS,
     lookahead_for,
@@ -109,6 +110,33 @@ def pulling_away(codes: torch.Tensor) -> torch.Tensor:
     return (cos.square() * others).sum() / (n * (n - 1))
 
 
+def _generator_update(
+    gan: GAN, x: torch.Tensor, obj: Objective, hist_g: HistoricalAverage
+) -> torch.Tensor:
+    """One G update with new noise, its cost formed by the hooks; returns that cost."""
+    G, D, hooks = gan.generator, gan.discriminator, obj.stabiliser
+    fake = G(G.sample_noise(x.shape[0], x.device))
+    if hooks.feature_matching:
+        g_loss = feature_matching_cost(D.features)(x, fake)
+    elif hooks.unroll_steps:
+        ahead = lookahead_for(hooks.unroll_optimiser, D, gan.opt_d, hooks.unroll_lr)
+        g_loss = unrolled_generator_cost(D, obj.d_cost, x, fake, hooks.unroll_steps, ahead)
+    elif hooks.pull_away_weight:
+        g_loss = obj.g_cost(D(fake)) + hooks.pull_away_weight * pulling_away(D.features(fake))
+    else:
+        g_loss = obj.g_cost(D(fake))
+    total_g = g_loss + hist_g.penalty(G.parameters(), hooks.history_weight)
+    gan.opt_g.zero_grad(set_to_none=True)
+    gan.opt_d.zero_grad(set_to_none=True)
+    total_g.backward()
+    gan.opt_g.step()
+    gan.opt_d.zero_grad(set_to_none=True)  # G's backward reached D: leave no gradient there
+    if hooks.history_weight:
+        hist_g.update(G.parameters())
+    gan.g_step += 1
+    return g_loss
+
+
 def stabilised_step(
     gan: GAN,
     x: torch.Tensor,
@@ -116,8 +144,10 @@ def stabilised_step(
     hist: tuple[HistoricalAverage, HistoricalAverage],
     update_g: bool = True,
 ) -> torch.Tensor:
-    """One D update, and a G update once D has had n_critic(G updates) since G's last.
-    Returns [d_loss, g_loss (0 when G did not move), mean D(x), mean D(G(z))]."""
+    """One D update, and `obj.g_updates` G updates once D has had n_critic(G updates) since
+    G's last. Returns [d_loss, g_loss of the last G update (0 when G did not move), mean D(x),
+    mean D(G(z))]."""
+    check_g_updates(obj.g_updates)
     G, D, hooks = gan.generator, gan.discriminator, obj.stabiliser
     hist_g, hist_d = hist
     with torch.no_grad():
@@ -136,25 +166,8 @@ def stabilised_step(
     g_loss = torch.zeros((), device=x.device)
     if update_g and gan.critic_streak >= obj.n_critic(gan.g_step):
         gan.critic_streak = 0
-        fake = G(G.sample_noise(x.shape[0], x.device))
-        if hooks.feature_matching:
-            g_loss = feature_matching_cost(D.features)(x, fake)
-        elif hooks.unroll_steps:
-            ahead = lookahead_for(hooks.unroll_optimiser, D, gan.opt_d, hooks.unroll_lr)
-            g_loss = unrolled_generator_cost(D, obj.d_cost, x, fake, hooks.unroll_steps, ahead)
-        elif hooks.pull_away_weight:
-            g_loss = obj.g_cost(D(fake)) + hooks.pull_away_weight * pulling_away(D.features(fake))
-        else:
-            g_loss = obj.g_cost(D(fake))
-        total_g = g_loss + hist_g.penalty(G.parameters(), hooks.history_weight)
-        gan.opt_g.zero_grad(set_to_none=True)
-        gan.opt_d.zero_grad(set_to_none=True)
-        total_g.backward()
-        gan.opt_g.step()
-        gan.opt_d.zero_grad(set_to_none=True)  # G's backward reached D: leave no gradient there
-        if hooks.history_weight:
-            hist_g.update(G.parameters())
-        gan.g_step += 1
+        for _ in range(obj.g_updates):
+            g_loss = _generator_update(gan, x, obj, hist_g)
     with torch.no_grad():
         return torch.stack([d_loss.detach(), g_loss.detach(), real_o.mean(), fake_o.mean()])
 
@@ -169,3 +182,4 @@ def _stabilised(obj: Objective, train_generator: bool) -> UpdateRule:
 
 
 UPDATE_RULES["stabilised"] = _stabilised
+MULTI_G_RULES.add("stabilised")

@@ -1,7 +1,9 @@
 """The two update rules of the book's GANs, and how an objective picks one.
 
 simultaneous: the 2014 code's step (AdversaryCost2, k = 1): D and G from one minibatch.
-alternating:  DCGAN/WGAN: n_critic updates of D, then one of G with new noise.
+alternating:  DCGAN/WGAN: n_critic updates of D, then g_updates (usually one) of G, each with
+              new noise. PacGAN's Stacked MNIST code (after DCGAN-tensorflow) makes two G
+              updates, both on the noise of the D update; we draw new noise for each, as for one.
 consensus:    the simultaneous gradients plus weight * grad(1/2 ||g||^2) (Mescheder et al. 2017).
 
 A step returns [d_loss, g_loss, D(x) stat, D(G(z)) stat] as one device tensor: no host sync.
@@ -24,6 +26,16 @@ if TYPE_CHECKING:
 
 DiscriminatorCost = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Penalty = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+
+# the rules that can make several G updates after a D update (`Objective.g_updates`); the others
+# move G once per step by construction (simultaneous, consensus) and refuse g_updates != 1
+MULTI_G_RULES: set[str] = {"alternating"}
+
+
+def check_g_updates(g_updates: int) -> None:
+    """Refuse a G update count below one (bool and float included) before any compute."""
+    if isinstance(g_updates, bool) or not isinstance(g_updates, int) or g_updates < 1:
+        raise ValueError(f"g_updates must be an integer >= 1, got {g_updates!r}")
 
 
 def simultaneous_step(
@@ -71,14 +83,18 @@ def alternating_step(
     n_critic: Callable[[int], int],
     penalty: Penalty | None = None,
     update_g: bool = True,
+    g_updates: int = 1,
 ) -> torch.Tensor:
     """One D (critic) update on `x` against fresh samples; then, once D has had
-    `n_critic(generator updates so far)` updates since G's last, one G update with new noise
-    (WGAN Algorithm 1; with n_critic = 1 the DCGAN schedule).
+    `n_critic(generator updates so far)` updates since G's last, `g_updates` G updates, each
+    with new noise (WGAN Algorithm 1; with n_critic = 1 the DCGAN schedule; g_updates = 2 is
+    PacGAN's Stacked MNIST code). Every G update counts in `gan.g_step`.
 
-    Returns [d_loss (without penalty), g_loss (0 when G did not move), mean D(x), mean D(G(z))]
-    with D's raw outputs (logits, or critic values), as one device tensor.
+    Returns [d_loss (without penalty), g_loss of the last G update (0 when G did not move),
+    mean D(x), mean D(G(z))] with D's raw outputs (logits, or critic values), as one device
+    tensor.
     """
+    check_g_updates(g_updates)
     G, D = gan.generator, gan.discriminator
     with torch.no_grad():
         fake = G(G.sample_noise(x.shape[0], x.device))
@@ -96,13 +112,14 @@ def alternating_step(
         d_params = list(D.parameters())
         for p in d_params:
             p.requires_grad_(False)  # G's backward need not fill D's gradients
-        g_loss = g_cost(D(G(G.sample_noise(x.shape[0], x.device))))
-        gan.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        gan.opt_g.step()
+        for _ in range(g_updates):
+            g_loss = g_cost(D(G(G.sample_noise(x.shape[0], x.device))))
+            gan.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            gan.opt_g.step()
+            gan.g_step += 1
         for p in d_params:
             p.requires_grad_(True)
-        gan.g_step += 1
     with torch.no_grad():
         return torch.stack([d_loss.detach(), g_loss.detach(), real_o.mean(), fake_o.mean()])
 
@@ -177,7 +194,14 @@ def _alternating(obj: Objective, train_generator: bool) -> UpdateRule:
 
     def step(gan: GAN, x: torch.Tensor) -> torch.Tensor:
         return alternating_step(
-            gan, x, cost, obj.d_cost, obj.n_critic, obj.penalty, update_g=train_generator
+            gan,
+            x,
+            cost,
+            obj.d_cost,
+            obj.n_critic,
+            obj.penalty,
+            update_g=train_generator,
+            g_updates=obj.g_updates,
         )
 
     return UpdateRule(step, ("d_loss", "g_loss", "critic_real", "critic_fake"))
