@@ -1,9 +1,9 @@
 """The one training loop: every GAN of the book trains here, as Algorithm 1 of the 2014 paper.
 
 Per minibatch: the schedule sets the optimisers' hyperparameters, the objective's update rule
-steps (k discriminator updates, then one generator update; or the 2014 simultaneous step), and
-the constraints are imposed. Per epoch: a history row, the best epoch, a checkpoint. What a
-variant trains is an `objectives.Objective`; the loop knows none by name.
+steps (k discriminator updates, then `g_updates` generator updates, usually one; or the 2014
+simultaneous step), and the constraints are imposed. Per epoch: a history row, the best epoch,
+a checkpoint. What a variant trains is an `objectives.Objective`; the loop knows none by name.
 
 Speed: the training set lives on the device as one tensor, batches are index slices of it, and
 losses are summed on the device and read back once per epoch, so a step does no host work.
@@ -40,9 +40,13 @@ class Period(Protocol):
 
     def batches(self, gan: GAN, device: torch.device) -> Iterator[torch.Tensor]: ...
 
-    def counts(self, moved: bool) -> bool: ...
+    def counts(self, moved: int) -> int:
+        """Progress units of a step that made `moved` G updates."""
+        ...
 
-    def over(self, gan: GAN, moved: bool) -> bool: ...
+    def over(self, gan: GAN, moved: int) -> bool:
+        """Whether the epoch ends after a step that made `moved` G updates."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -62,10 +66,10 @@ class Epochs:
         b = self.batch_size
         return (perm[i * b : (i + 1) * b] for i in range(self.per_epoch))
 
-    def counts(self, moved: bool) -> bool:
-        return True
+    def counts(self, moved: int) -> int:
+        return 1
 
-    def over(self, gan: GAN, moved: bool) -> bool:
+    def over(self, gan: GAN, moved: int) -> bool:
         return False  # the batches run out
 
 
@@ -94,20 +98,29 @@ class Rounds:
                 cur["pos"] = pos + self.batch_size
                 yield perm[pos : pos + self.batch_size]
 
-    def counts(self, moved: bool) -> bool:
+    def counts(self, moved: int) -> int:
         return moved
 
-    def over(self, gan: GAN, moved: bool) -> bool:
-        return moved and gan.g_step % self.g_iters == 0
+    def over(self, gan: GAN, moved: int) -> bool:
+        """G's count crossed a multiple of g_iters in this step (reached it, as g_iters is a
+        multiple of the G updates per step)."""
+        return moved > 0 and gan.g_step // self.g_iters > (gan.g_step - moved) // self.g_iters
 
 
-def _period(n: int, batch_size: int, round_g_iters: int | None, train_generator: bool) -> Period:
+def _period(
+    n: int, batch_size: int, round_g_iters: int | None, train_generator: bool, g_updates: int = 1
+) -> Period:
     if n // batch_size == 0:
         raise ValueError(f"batch_size {batch_size} is larger than the {n} training rows")
     if round_g_iters is None:
         return Epochs(n, batch_size)
     if not (train_generator and round_g_iters > 0):
         raise ValueError("round_g_iters needs a positive count and a generator that trains")
+    if round_g_iters % g_updates:
+        raise ValueError(
+            f"round_g_iters {round_g_iters} is not a multiple of the objective's g_updates "
+            f"{g_updates}: a round would end inside a step's G updates"
+        )
     return Rounds(n, batch_size, round_g_iters)
 
 
@@ -117,6 +130,7 @@ class EpochStats:
     sums: torch.Tensor  # per-step stats summed on the device
     steps: int = 0
     g_moves: list[torch.Tensor] = field(default_factory=list)  # stats of the steps that moved G
+    g_after: list[int] = field(default_factory=list)  # G's count after each of those steps
     hyper: dict[str, float] = field(default_factory=dict)  # as set for the last step
 
 
@@ -130,7 +144,7 @@ def _epoch(
     bar: tqdm,
 ) -> EpochStats:
     """Algorithm 1 over one epoch: per minibatch the schedule, the update rule's step (D's k
-    updates and G's one, or the simultaneous step), then the constraints."""
+    updates and G's g_updates, or the simultaneous step), then the constraints."""
     out = EpochStats(torch.zeros(4, device=data.device))
     for idx in period.batches(gan, data.device):
         out.hyper = schedule.apply(gan)
@@ -141,11 +155,13 @@ def _epoch(
             constrain(gan)
         gan.step += 1
         out.steps += 1
-        moved = gan.g_step > g_was
+        moved = gan.g_step - g_was  # G updates in this step
         if moved:
             out.g_moves.append(stats)
-        if period.counts(moved):
-            bar.update(1)
+            out.g_after.append(gan.g_step)
+        units = period.counts(moved)
+        if units:
+            bar.update(units)
         if period.over(gan, moved):
             break
     return out
@@ -153,7 +169,8 @@ def _epoch(
 
 def _means(gan: GAN, stats: EpochStats, names: tuple[str, ...], last: Path | None) -> list[float]:
     """The epoch's mean stats (the one host sync of the epoch); G's loss is averaged over the
-    updates that moved G (all of them under k = 1). Non-finite values stop the run."""
+    steps that moved G (all of them under k = 1), each step's loss that of its last G update
+    (its only one unless g_updates > 1). Non-finite values stop the run."""
     means = (stats.sums / stats.steps).tolist()
     n_g = len(stats.g_moves)
     means[1] = (stats.sums[1] / n_g).item() if n_g else math.nan
@@ -167,13 +184,14 @@ def _means(gan: GAN, stats: EpochStats, names: tuple[str, ...], last: Path | Non
     return means
 
 
-def _append_trace(gan: GAN, g_moves: list[torch.Tensor], names: tuple[str, ...]) -> None:
-    """One row per generator update of the epoch (WGAN's loss curves are per G iteration)."""
-    if not g_moves:
+def _append_trace(gan: GAN, stats: EpochStats, names: tuple[str, ...]) -> None:
+    """One row per step of the epoch that moved G (WGAN's loss curves are per G iteration):
+    `g_step` is G's count after the step, so with g_updates > 1 the rows are g_updates apart
+    and hold the loss of the step's last G update."""
+    if not stats.g_moves:
         return
-    first = gan.g_step - len(g_moves) + 1
-    for k, v in enumerate(torch.stack(g_moves).tolist()):
-        gan.trace.append({"g_step": first + k, **dict(zip(names, v, strict=True))})
+    for g_step, v in zip(stats.g_after, torch.stack(stats.g_moves).tolist(), strict=True):
+        gan.trace.append({"g_step": g_step, **dict(zip(names, v, strict=True))})
 
 
 @dataclass(frozen=True)
@@ -236,7 +254,8 @@ def train(
 
     `schedule` sets the optimisers' hyperparameters before every step (None: their own values).
     An epoch is one pass over `data`, or with `round_g_iters` a round of that many generator
-    updates; `trace` records every G update's losses. `train_generator=False` trains D alone.
+    updates (a multiple of the objective's `g_updates`); `trace` records the losses of every
+    step that moved G. `train_generator=False` trains D alone.
     `on_epoch_end` returns extra metrics for the history (e.g. a validation log-likelihood);
     `select=(metric, "max"|"min")` keeps `best.pt` with the weights of the best epoch.
     `time_budget_s` stops after the epoch that crosses it; the run resumes later from `last.pt`.
@@ -247,7 +266,7 @@ def train(
     ckpt = Checkpoints(checkpoint_dir, fingerprint or {}, checkpoint_every_s)
     ckpt.resume(gan)
     gan.resumed_from_epoch = gan.epoch  # on record in provenance: epochs trained in earlier runs
-    period = _period(data.shape[0], batch_size, round_g_iters, train_generator)
+    period = _period(data.shape[0], batch_size, round_g_iters, train_generator, objective.g_updates)
     rule = update_rule(objective, train_generator)
     constraints = tuple(c for c in (objective.constraint, after_step) if c is not None)
     hyper = schedule or KeepHyper()
@@ -261,7 +280,7 @@ def train(
             stats = _epoch(gan, data, period, rule, hyper, constraints, bar)
             means = _means(gan, stats, rule.names, ckpt.last)
             if trace:
-                _append_trace(gan, stats.g_moves, rule.names)
+                _append_trace(gan, stats, rule.names)
             gan.epoch += 1
             row = {"epoch": gan.epoch, "step": gan.step, "g_step": gan.g_step, **stats.hyper}
             row.update(dict(zip(rule.names, means, strict=True)))
