@@ -44,17 +44,25 @@ def _init_weight(w: torch.Tensor, kind: str, scale: float, gen: torch.Generator)
         raise ValueError(f"unknown init {kind!r}; known: {INITS}")
 
 
-def virtual_batch_norm(h: torch.Tensor, n_ref: int, eps: float = 1e-5) -> torch.Tensor:
-    """Salimans et al. 2016, Sec. 3.5, as their code's VBN: rows [S, n_ref + B, H], the first
+def virtual_batch_norm(
+    h: torch.Tensor, n_ref: int, eps: float = 1e-5, pooled: tuple[int, ...] = ()
+) -> torch.Tensor:
+    """Salimans et al. 2016, Sec. 3.5, as their code's VBN: rows [S, n_ref + B, ...], the first
     n_ref the reference batch. Reference rows are normalised by the reference's statistics; each
     other row by the statistics of the reference together with itself (weight 1 / (n_ref + 1)),
-    so no row depends on the other rows of its minibatch."""
+    so no row depends on the other rows of its minibatch. `pooled` names further dims whose
+    positions share statistics, a conv layer's spatial dims (their imagenet code's VBN: the
+    reference's mean over batch and positions, a row's own over its positions)."""
     ref = h[:, :n_ref]
-    ref_mean, ref_sq = ref.mean(1, keepdim=True), (ref**2).mean(1, keepdim=True)
+    ref_dims = (1, *pooled)
+    ref_mean, ref_sq = ref.mean(ref_dims, keepdim=True), (ref**2).mean(ref_dims, keepdim=True)
     w = 1.0 / (n_ref + 1)
     x = h[:, n_ref:]
-    mean = (1 - w) * ref_mean + w * x
-    sq = (1 - w) * ref_sq + w * x**2
+    x_mean, x_sq = x, x**2
+    if pooled:
+        x_mean, x_sq = x.mean(pooled, keepdim=True), x_sq.mean(pooled, keepdim=True)
+    mean = (1 - w) * ref_mean + w * x_mean
+    sq = (1 - w) * ref_sq + w * x_sq
     out_ref = (ref - ref_mean) / torch.sqrt(ref_sq - ref_mean**2 + eps)
     out_x = (x - mean) / torch.sqrt(sq - mean**2 + eps)
     return torch.cat([out_ref, out_x], dim=1)

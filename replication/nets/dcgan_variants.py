@@ -7,7 +7,12 @@
 - a conditional pair (Mirza & Osindero 2014): G(z, y) with the one-hot label y appended to z,
   and D(x, y) with y tiled as extra input channels and appended to the features before the
   output (as DCGAN-tensorflow's conditional MNIST model, `conv_cond_concat`). A sample carries
-  its label, [pixels + classes], so the training loop hands D the pair as it hands D a row.
+  its label, [pixels + classes], so the training loop hands D the pair as it hands D a row;
+- EBGAN's discriminator (Zhao et al. 2017): a convolutional autoencoder whose energy is the
+  per-row mean squared reconstruction error, strided convs down and transposed convs up, with
+  `ConvCritic`'s and `ConvGenerator`'s layers;
+- a generator whose batch norms are virtual batch norms (Salimans et al. 2016, Sec. 3.5; the
+  layer of `batched.virtual_batch_norm`, statistics per channel as their imagenet code's VBN).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from replication.nets.batched import minibatch_features
+from replication.nets.batched import minibatch_features, virtual_batch_norm
 from replication.nets.wgan2017 import SIDE, ConvCritic, ConvGenerator
 
 
@@ -104,3 +109,86 @@ class ConditionalConvCritic(nn.Module):
 
     def forward(self, xy: torch.Tensor) -> torch.Tensor:
         return self.out(self.features(xy)).squeeze(1)
+
+
+class ConvAutoencoder(nn.Module):
+    """EBGAN's autoencoder discriminator on images, [B, channels * 784] -> energies [B]: the
+    mean squared error of each row's reconstruction. Encoder: `ConvCritic`'s two strided 4 x 4
+    convs (d, then 2d channels at 7 x 7), the second linear: its output is the code, what the
+    pulling-away term compares (`features`; a ReLU code would make the codes of dead units
+    parallel, as in `batched.BatchedAutoencoder`). Decoder: `ConvGenerator`'s two transposed
+    convs from the code back to 28 x 28, ReLU between, a linear output (as the toys'
+    autoencoder: a sigmoid output, saturated, left D stuck reconstructing every image as black
+    in our trials). All convolutional, strided convs down and transposed convs up, as Zhao et
+    al.'s image autoencoders (our reading of their LSUN and CelebA setup, whose text this project
+    has not checked), with the DCGAN pair's two layers each side."""
+
+    def __init__(self, dim: int = 64, channels: int = 1) -> None:
+        super().__init__()
+        self.channels = channels
+        self.encoder = nn.Sequential(
+            nn.Unflatten(1, (channels, SIDE, SIDE)),
+            nn.Conv2d(channels, dim, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(dim, 2 * dim, 4, stride=2, padding=1),
+        )
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(2 * dim, dim, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(dim, channels, 4, stride=2, padding=1),
+            nn.Flatten(),
+        )
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The code, flattened [B, 2d * 49]."""
+        return self.encoder(x).flatten(1)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((self.reconstruct(x) - x) ** 2).mean(1)
+
+
+class VirtualBatchNorm(nn.Module):
+    """Virtual batch norm of `features` channels, with a gain and a shift per channel (their
+    code's gamma ~ N(1, 0.02), beta = 0). Called on [n_ref + B, features] or
+    [n_ref + B, features, H, W], the first n_ref rows the reference batch's activations."""
+
+    def __init__(self, features: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.gain = nn.Parameter(torch.empty(features).normal_(1.0, 0.02))
+        self.shift = nn.Parameter(torch.zeros(features))
+
+    def forward(self, h: torch.Tensor, n_ref: int) -> torch.Tensor:
+        spatial = tuple(range(3, h.dim() + 1))  # after the seed and row dims added below
+        out = virtual_batch_norm(h.unsqueeze(0), n_ref, self.eps, spatial).squeeze(0)
+        shape = (-1,) + (1,) * (h.dim() - 2)
+        return out * self.gain.view(shape) + self.shift.view(shape)
+
+
+class VbnConvGenerator(ConvGenerator):
+    """`ConvGenerator` with virtual batch norms where it has batch norms. The reference noise
+    [n_ref, noise_dim] is drawn once and kept (a buffer); every call runs it through the
+    network ahead of the rows asked for, so each layer's statistics are the reference's (with
+    each row itself): a row's output does not depend on the other rows of its batch."""
+
+    def __init__(
+        self, noise_dim: int, dim: int, reference: torch.Tensor, channels: int = 1
+    ) -> None:
+        super().__init__(noise_dim, dim, batchnorm=False, channels=channels)
+        if reference.dim() != 2 or reference.shape[1] != noise_dim or len(reference) < 2:
+            raise ValueError(
+                f"reference must be [n >= 2, {noise_dim}] noise, got {list(reference.shape)}"
+            )
+        self.register_buffer("reference", reference.clone())
+        self.fc[1] = VirtualBatchNorm(2 * dim * 49)  # the Identity slots of batchnorm=False
+        self.up[3] = VirtualBatchNorm(dim)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        n_ref = len(self.reference)
+        h = torch.cat([self.reference, z])
+        for layer in (*self.fc, *self.up):
+            h = layer(h, n_ref) if isinstance(layer, VirtualBatchNorm) else layer(h)
+        return torch.sigmoid(h[n_ref:].flatten(1))
