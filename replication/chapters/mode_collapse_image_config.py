@@ -96,6 +96,16 @@ class ImageBenchmarkConfig(ExperimentConfig):
     mb_image_kernel_dim: int = param(
         5, "minibatch discrimination kernel dims C (images)", source=f"{IMPROVED}: 5", min=1
     )
+    ebgan_image_margin: float = param(
+        0.1,
+        "EBGAN margin m on images (the energy: a row's per-pixel mean squared reconstruction "
+        "error, pixels in [0, 1])",
+        source="our choice: a margin is on its energy's scale, so the toys' and the papers' "
+        "values do not carry over; 0.1 lies between the error of an autoencoder that outputs "
+        "MNIST's mean training image for every digit and that of one that outputs 0.5 "
+        "everywhere, while m = 1 would ask fakes for an error as large as the pixel range",
+        min=0,
+    )
     stacked_eval_samples: int = param(
         26_000,
         "samples classified per run (3 digits each) for modes and KL",

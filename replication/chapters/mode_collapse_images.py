@@ -1,8 +1,8 @@
 """Stacked MNIST and the MNIST row of the mode-collapse chapter.
 
-Every chapter method that has image networks (`image_capable`) trains through the one loop with
-its registered objective, tuned as on the toys (`mode_collapse.tuned_objective`), at its
-published optimiser (the GAN family's is DCGAN's Adam 2e-4, beta1 0.5: PacGAN's too):
+Every chapter method trains through the one loop with its registered objective, tuned as on the
+toys (`mode_collapse.tuned_objective`; EBGAN's margin is the image one, `ebgan_image_margin`), at
+its published optimiser (the GAN family's is DCGAN's Adam 2e-4, beta1 0.5: PacGAN's too):
 
     stacked  Stacked MNIST (`datasets.stacked_mnist`), 3-channel DCGAN; scored by the digit
              classifier on each channel: modes covered of 1,000 and KL to uniform
@@ -10,10 +10,13 @@ published optimiser (the GAN family's is DCGAN's Adam 2e-4, beta1 0.5: PacGAN's 
     mnist    MNIST, 1-channel DCGAN; FID in the classifier's features, Table 1's Parzen LL,
              and for the conditional GAN the classifier's accuracy on samples of each digit
 
-An image GAN is arithmetic-bound, so seeds are separate runs (one after the other here); seed s
-of every method starts from the same generator weights (built first, from the same seed) and
-sees the same training images. EBGAN (autoencoder D) and virtual batch norm (VBN generator)
-have no image networks here; the conditional GAN runs on MNIST only (it needs labels).
+Each method's networks are the DCGAN pair's variants (`nets.dcgan_variants`): EBGAN's D a
+convolutional autoencoder, virtual batch norm's G the DCGAN generator with VBN layers (reference
+noise of `vbn_reference` rows, drawn once per run), minibatch discrimination's D with the
+minibatch layer, the conditional GAN's pair with the labels. An image GAN is arithmetic-bound,
+so seeds are separate runs (one after the other here); seed s of every method starts from the
+same generator weights (built first, from the same seed; the VBN generator has its own layers)
+and sees the same training images. The conditional GAN runs on MNIST only (it needs labels).
 """
 
 from __future__ import annotations
@@ -43,46 +46,32 @@ from replication.metrics.stacked import (
 from replication.nets.dcgan_variants import (
     ConditionalConvCritic,
     ConditionalConvGenerator,
+    ConvAutoencoder,
     MinibatchConvCritic,
+    VbnConvGenerator,
 )
 from replication.nets.wgan2017 import ConvCritic, ConvGenerator, dcgan_init_
 from replication.training.loop import TrainingDiverged, train
+from replication.training.objectives import Objective
 from replication.training.state import GAN
 
 DIGITS = 10
 GRID = 16  # samples of seed 0 kept per method and benchmark for the figure
-NO_IMAGE_NETS = {
-    "autoencoder": "EBGAN's autoencoder discriminator has no image version here",
-    "vbn": "virtual batch norm has no image generator here",
-}
-
-
-def image_capable(name: str) -> bool:
-    m = METHODS[name]
-    return m.generator not in NO_IMAGE_NETS and m.discriminator not in NO_IMAGE_NETS
 
 
 def image_runs(cfg: ModeCollapseConfig) -> list[tuple[str, str]]:
-    """(method, benchmark) pairs: every chosen method with image networks, the conditional GAN
-    on MNIST only."""
+    """(method, benchmark) pairs: every chosen method, the conditional GAN on MNIST only."""
     out = []
     for bench in cfg.image_benchmark_names():
         for name in cfg.method_names():
-            conditional = METHODS[name].generator == "conditional"
-            if image_capable(name) and not (conditional and bench == "stacked"):
+            if not (METHODS[name].generator == "conditional" and bench == "stacked"):
                 out.append((name, bench))
     return out
 
 
-def left_out(cfg: ModeCollapseConfig) -> dict[str, str]:
-    """Chosen methods that no image benchmark runs, and why."""
-    out = {}
-    for name in cfg.method_names():
-        m = METHODS[name]
-        for kind in (m.generator, m.discriminator):
-            if kind in NO_IMAGE_NETS:
-                out[name] = NO_IMAGE_NETS[kind]
-    return out
+def image_objective(name: str, cfg: ModeCollapseConfig) -> Objective:
+    """The method's tuned objective (`tuned_objective`) with EBGAN's image margin."""
+    return tuned_objective(name, cfg).tuned(margin=cfg.ebgan_image_margin)
 
 
 def run_seed(cfg: ModeCollapseConfig, s: int) -> int:
@@ -151,13 +140,18 @@ def build_image_gan(
     name: str, bench: str, cfg: ModeCollapseConfig, device: torch.device, seed: int
 ) -> GAN:
     """The method's DCGAN pair for `bench`, DCGAN-initialised, and its published optimisers.
-    G is built first from `seed`, so every method with the same G starts from the same one."""
+    G is built first from `seed`, so every method with the same G starts from the same one;
+    the VBN generator's reference noise comes from its own stream (`seed` + 999)."""
     method = METHODS[name]
     channels = stacked_mnist.CHANNELS if bench == "stacked" else 1
     nz, dim = cfg.image_noise_dim, cfg.image_dim
     torch.manual_seed(seed)
     if method.generator == "conditional":
         G: nn.Module = ConditionalConvGenerator(nz, dim, DIGITS, channels=channels)
+    elif method.generator == "vbn":
+        gen = torch.Generator().manual_seed(seed + 999)
+        ref = torch.randn(cfg.vbn_reference, nz, generator=gen)
+        G = VbnConvGenerator(nz, dim, ref, channels=channels)
     else:
         G = ConvGenerator(nz, dim, batchnorm=True, channels=channels)
     dcgan_init_(G)
@@ -165,11 +159,13 @@ def build_image_gan(
         D: nn.Module = ConditionalConvCritic(dim, DIGITS, channels)
     elif method.discriminator == "minibatch":
         D = MinibatchConvCritic(dim, channels, cfg.mb_image_kernels, cfg.mb_image_kernel_dim)
+    elif method.discriminator == "autoencoder":
+        D = ConvAutoencoder(dim, channels)
     else:
         D = ConvCritic(dim, channels)
     dcgan_init_(D)
     G, D = G.to(device), D.to(device)
-    obj = tuned_objective(name, cfg)
+    obj = image_objective(name, cfg)
     obj.prepare_critic(D)
     return GAN(G, D, *obj.optimisers(G, D))
 
@@ -272,7 +268,7 @@ def run_image(
         train(
             gan,
             rows,
-            tuned_objective(name, cfg),
+            image_objective(name, cfg),
             epochs=cfg.image_epochs,
             batch_size=cfg.image_batch,
             progress=False,
