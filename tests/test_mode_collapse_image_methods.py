@@ -1,6 +1,7 @@
 """EBGAN, EBGAN-PT and virtual batch norm on the image benchmarks: the autoencoder's energy and
 EBGAN's image D cost on hand-computed cases, VBN's per-example independence (which batch norm
-lacks), and tiny runs of the three methods through the notebook's entry point."""
+lacks), and tiny runs of the three methods through the notebook's entry point and the command
+line's."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from replication.chapters import mode_collapse_images as im
 from replication.nets.batched import virtual_batch_norm
 from replication.nets.dcgan_variants import ConvAutoencoder, VbnConvGenerator
 from replication.nets.wgan2017 import ConvGenerator
+from replication.runs.cli import TrainRequest
 
 CPU = torch.device("cpu")
 NEW = ("ebgan", "ebgan_pt", "virtual_batch_norm")
@@ -112,3 +114,16 @@ def test_tiny_image_runs_of_ebgan_ebgan_pt_and_vbn_give_finite_scores(fake_mnist
     for col in ("modes", "kl", "fid", "parzen"):
         values = ps[col].dropna()
         assert len(values) == 3 and values.map(math.isfinite).all(), col
+
+
+def test_train_command_runs_the_image_part_too(fake_mnist, tmp_path, capsys):
+    folder = fake_mnist.write(tmp_path / "mnist")
+    toy = dict(benchmarks="ring", seeds_toy=2, steps=2, snapshot_every=2, batch_size=8,
+               train_points=16, noise_dim=4, eval_samples=10, figure_points=10)  # fmt: skip
+    params = {**TINY, **toy, "methods": "virtual_batch_norm", "image_benchmarks": "mnist"}
+    params["data_dir"] = str(folder)
+    ch.train_cli(TrainRequest("quick", params, results_dir=str(tmp_path / "results")))
+    out = capsys.readouterr().out
+    assert "image benchmarks run: mnist, 1 seeds" in out
+    table = out[out.index("image benchmarks run") :]
+    assert "virtual_batch_norm" in table and "MNIST: FID" in table

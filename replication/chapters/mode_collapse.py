@@ -7,7 +7,7 @@ seed by seed. Each method is scored with PacGAN's metrics (`metrics.modes`) at s
 training; the last snapshot is the result. The findings are phrased in `report.mode_collapse`.
 
 Networks and optimiser follow the unrolled-GAN demo (Metz et al.; see the config's sources), the
-data and metrics PacGAN. Stacked MNIST and the MNIST FID row are not run yet (see the chapter).
+data and metrics PacGAN. Stacked MNIST and the MNIST row are in `mode_collapse_images.py`.
 """
 
 from __future__ import annotations
@@ -367,10 +367,23 @@ def final_scores(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def train_cli(req: TrainRequest) -> None:
-    """`python -m replication train mode_collapse`: the toy runs, printed (the notebook records
-    them; this command is for trying a budget)."""
-    cfg, _ = train_setup(ModeCollapseConfig, req)
-    scores, _, timings = run_all(cfg, resolve_device(cfg.device))
+    """`python -m replication train mode_collapse`: the toy runs, then the image runs unless
+    `image_benchmarks` is 'none' (the notebook's `run_if_data`; the digit classifier is cached
+    in the run's checkpoints), printed (the notebook records them; this command is for trying a
+    budget)."""
+    from replication.chapters import mode_collapse_images as images  # it imports this module
+    from replication.report import mode_collapse_images as report_images
+
+    cfg, ckpt = train_setup(ModeCollapseConfig, req)
+    device = resolve_device(cfg.device)
+    scores, _, timings = run_all(cfg, device)
     final = final_scores(scores)
     print(final.groupby(["benchmark", "method"])[["modes", "hq", "rkl"]].mean().round(2))
     print(timings)
+    if not cfg.image_benchmark_names():
+        return
+    image, status = images.run_if_data(cfg, device, ckpt)
+    print(f"image benchmarks {status}")
+    if image is not None:
+        agg = report_images.aggregate_images(image.per_seed)
+        print(report_images.image_table(agg, image.reference).to_string())
