@@ -127,3 +127,23 @@ def test_train_command_runs_the_image_part_too(fake_mnist, tmp_path, capsys):
     assert "image benchmarks run: mnist, 1 seeds" in out
     table = out[out.index("image benchmarks run") :]
     assert "virtual_batch_norm" in table and "MNIST: FID" in table
+
+
+def test_gan_family_makes_two_g_updates_per_d_update_on_images_and_the_wgans_keep_theirs(
+    fake_mnist, tmp_path
+):
+    """PacGAN's Stacked MNIST code runs g_optim twice per d_optim (`image_g_updates`); the
+    WGANs keep their own n_critic schedule."""
+    folder = fake_mnist.write(tmp_path / "mnist")
+    cfg = ch.ModeCollapseConfig.for_profile(
+        "quick", methods="gan_nonsaturating,ebgan,wgan", image_benchmarks="mnist",
+        data_dir=str(folder), **TINY,
+    )  # fmt: skip
+    assert cfg.image_g_updates == 2
+    assert im.image_objective("gan_nonsaturating", cfg).g_updates == 2
+    assert im.image_objective("wgan", cfg).g_updates == 1
+    res, _ = im.run_if_data(cfg, CPU, tmp_path / "ckpt", progress=False)
+    ps = res.per_seed.set_index("method")
+    for name in ("gan_nonsaturating", "ebgan"):
+        assert ps.loc[name, "g_steps"] == 2 * ps.loc[name, "d_steps"], name
+    assert ps.loc["wgan", "g_steps"] < ps.loc["wgan", "d_steps"]

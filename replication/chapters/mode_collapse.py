@@ -126,9 +126,10 @@ class ModeCollapseConfig(ImageBenchmarkConfig):  # + Stacked MNIST's and MNIST's
     unroll_steps: int = param(
         10,
         "unrolled GAN's k",
-        source="Metz et al. 2017, Figure 1: 10 unrolling steps (from our reading of the paper; "
-        "its text not checked in this project). The demo (poolio/unrolled_gan) uses 5 (10 in "
-        "its first commit); the copy that credits it, 4",
+        source="Metz et al. 2017, Figure 1's caption: 'a GAN with 10 unrolling steps' (Sec. 2.2: "
+        "'we unroll Adam'). The demo (poolio/unrolled_gan) uses 5 (10 in its first commit); the "
+        "copy that credits it, 4; VEEGAN's tables used 5, 'as suggested in the authors' "
+        "reference implementation'",
         min=0,
     )
     unroll_optimiser: str = param(
@@ -152,8 +153,9 @@ class ModeCollapseConfig(ImageBenchmarkConfig):  # + Stacked MNIST's and MNIST's
     pull_away_weight: float = param(
         0.1,
         "weight of EBGAN's pulling-away term (method ebgan_pt)",
-        source="our choice (reimplementations use 0.1: torchgan's pt_ratio, "
-        "eriklindernoren/PyTorch-GAN's lambda_pt; not found in the paper's text searched)",
+        source="Zhao et al. 2017, Sec. 2.4: 'a weight of 0.1 is associated with it when being "
+        "added to the loss' (reimplementations use 0.1 too: torchgan's pt_ratio, "
+        "eriklindernoren/PyTorch-GAN's lambda_pt)",
         min=0,
     )
     history_weight: float = param(0.1, "historical averaging weight", source=CHOSEN, min=0)

@@ -6,7 +6,8 @@ follows (fjxmlzn/PacGAN, stacked_MNIST_experiments/VEEGAN_experiment: config.py,
 DCGAN is carpedm20's DCGAN-tensorflow: four 5 x 5 layers each side, batch norm in D, tanh
 output, z ~ U(-1, 1), and two G updates per D update. Ours is the WGAN chapter's DCGAN pair
 (`nets/wgan2017.py`: two 4 x 4 layers each side, no batch norm in D, sigmoid output, z ~ N(0, I))
-trained by the project's one loop (one G update per D update for the GAN family): the same
+trained by the project's one loop (`image_g_updates` G updates per D update for the GAN family,
+as PacGAN's code): the same
 data, budget, optimiser and metric, smaller networks.
 """
 
@@ -65,6 +66,15 @@ class ImageBenchmarkConfig(ExperimentConfig):
         min=1,
     )
     image_batch: int = param(64, "minibatch size", source=f"{PACGAN}: batch_size 64", min=2)
+    image_g_updates: int = param(
+        2,
+        "G updates after each D update, each on new noise (GAN family; the WGANs keep n_critic)",
+        source="PacGAN's code for VEEGAN's Stacked MNIST setup (fjxmlzn/PacGAN@190853e, "
+        "stacked_MNIST_experiments/VEEGAN_experiment/model.py lines 202-212: g_optim run twice "
+        "per d_optim, 'Run g_optim twice to make sure that d_loss does not go to zero (different "
+        "from paper)'); there both on the D step's z, ours on new noise",
+        min=1,
+    )
     stacked_train_images: int = param(
         128_000,
         "stacked training images drawn per seed",
@@ -101,7 +111,9 @@ class ImageBenchmarkConfig(ExperimentConfig):
         "EBGAN margin m on images (the energy: a row's per-pixel mean squared reconstruction "
         "error, pixels in [0, 1])",
         source="our choice: a margin is on its energy's scale, so the toys' and the papers' "
-        "values do not carry over; 0.1 lies between the error of an autoencoder that outputs "
+        "values do not carry over (Zhao et al. 2016, Sec. 4.1: 'the margin is set to 10' on "
+        "MNIST, for their fully connected autoencoder's energy); 0.1 lies between the error "
+        "of an autoencoder that outputs "
         "MNIST's mean training image for every digit and that of one that outputs 0.5 "
         "everywhere, while m = 1 would ask fakes for an error as large as the pixel range",
         min=0,

@@ -22,7 +22,7 @@ and sees the same training images. The conditional GAN runs on MNIST only (it ne
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +70,12 @@ def image_runs(cfg: ModeCollapseConfig) -> list[tuple[str, str]]:
 
 
 def image_objective(name: str, cfg: ModeCollapseConfig) -> Objective:
-    """The method's tuned objective (`tuned_objective`) with EBGAN's image margin."""
-    return tuned_objective(name, cfg).tuned(margin=cfg.ebgan_image_margin)
+    """The method's tuned objective (`tuned_objective`) with EBGAN's image margin; the GAN family
+    (not the WGANs, which keep their n_critic) makes `image_g_updates` G updates per D update."""
+    obj = tuned_objective(name, cfg).tuned(margin=cfg.ebgan_image_margin)
+    if METHODS[name].own_optimiser:
+        return obj
+    return replace(obj, g_updates=cfg.image_g_updates)
 
 
 def run_seed(cfg: ModeCollapseConfig, s: int) -> int:

@@ -274,7 +274,7 @@ def _mode_collapse(s: dict[str, Any], cfg: dict[str, Any], run_dir: Path) -> lis
             {
                 "claim": "modes covered by a GAN on Stacked MNIST, of 1,000 (VEEGAN / PacGAN "
                 "Table 2)",
-                "published": "99 (VEEGAN); 78.9 ± 6.5 (PacGAN)",
+                "published": "99 (VEEGAN); 78.9 ± 6.46 (PacGAN)",
                 "ours": f"{gan['stacked_modes']:.1f}"
                 + (f" ± {se:.1f}" if se is not None else "")
                 + f" over {seeds}, {cfg.get('image_epochs', '?')} epochs",

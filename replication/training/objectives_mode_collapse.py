@@ -67,9 +67,8 @@ _toy_gan(
     "ebgan_pt",
     "EBGAN with the pulling-away term",
     "Zhao, Mathieu & LeCun 2017, Eq. 1-2 and Sec. 2.4: EBGAN's costs, G's + w f_PT(S), S the "
-    "encoder codes of the generated batch; w = 0.1 is our choice, as reimplementations use "
-    "(torchgan's EnergyBasedPullingAwayTerm pt_ratio, eriklindernoren/PyTorch-GAN's "
-    "lambda_pt): the paper's value was not found in the text searched",
+    "encoder codes of the generated batch; w = 0.1 as Sec. 2.4 ('a weight of 0.1 is "
+    "associated with it'), in G's cost only",
     d_cost=EbganMargin(1.0),
     g_cost=ebgan_generator,
     divergence=None,
@@ -121,7 +120,8 @@ _toy_gan(
 _toy_gan(
     "one_sided_smoothing",
     "One-sided label smoothing",
-    f"{SALIMANS}, Sec. 3.4: real targets 0.9, fake targets 0",
+    f"{SALIMANS}, Sec. 3.4: positive targets smoothed to alpha ('like .9'; the paper gives no "
+    "value used, their released ImageNet code smooths to 0.75), 0.9 here; fake targets 0",
     d_cost=OneSidedSmoothing(0.9),
 )
 _toy_gan(
