@@ -290,3 +290,10 @@ def test_simultaneous_and_consensus_rules_refuse_several_g_updates(name):
     with pytest.raises(ValueError, match="rule moves G once per step"):
         replace(objectives.get(name), g_updates=2)
     assert replace(objectives.get(name), g_updates=1).g_updates == 1
+
+
+def test_a_critic_schedule_that_follows_gs_count_refuses_several_g_updates():
+    """WGAN's schedule (100 critic steps below 25 G iterations and at every 500th) reads G's
+    count, which moves by g_updates per step: it would skip the 500th iteration."""
+    with pytest.raises(ValueError, match="critic schedule"):
+        replace(objectives.get("wgan"), g_updates=2)

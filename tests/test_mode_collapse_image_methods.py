@@ -140,10 +140,32 @@ def test_gan_family_makes_two_g_updates_per_d_update_on_images_and_the_wgans_kee
         data_dir=str(folder), **TINY,
     )  # fmt: skip
     assert cfg.image_g_updates == 2
-    assert im.image_objective("gan_nonsaturating", cfg).g_updates == 2
-    assert im.image_objective("wgan", cfg).g_updates == 1
+    for name, method in ch.METHODS.items():
+        want = 1 if method.critic_schedule else 2
+        assert im.image_objective(name, cfg).g_updates == want, name
+    assert {n for n, m in ch.METHODS.items() if m.critic_schedule} == {"wgan", "wgan_gp"}
     res, _ = im.run_if_data(cfg, CPU, tmp_path / "ckpt", progress=False)
     ps = res.per_seed.set_index("method")
     for name in ("gan_nonsaturating", "ebgan"):
         assert ps.loc[name, "g_steps"] == 2 * ps.loc[name, "d_steps"], name
     assert ps.loc["wgan", "g_steps"] < ps.loc["wgan", "d_steps"]
+
+
+def test_the_vbn_generator_starts_from_the_batch_norm_generators_weights():
+    """Seed s of every method starts from the same generator: VBN's gains are drawn where batch
+    norm's scales are, so its linear and transposed-conv weights equal the GAN's, and its gains
+    equal the GAN's batch-norm scales."""
+    cfg = ch.ModeCollapseConfig.for_profile("quick", **TINY)
+    gan = im.build_image_gan("gan_nonsaturating", "stacked", cfg, CPU, seed=5).generator
+    vbn = im.build_image_gan("virtual_batch_norm", "stacked", cfg, CPU, seed=5).generator
+    weights = (torch.nn.Linear, torch.nn.ConvTranspose2d)
+    g_w = [m.weight for m in gan.modules() if isinstance(m, weights)]
+    v_w = [m.weight for m in vbn.modules() if isinstance(m, weights)]
+    assert len(g_w) == len(v_w) >= 3
+    assert all(torch.equal(a, b) for a, b in zip(g_w, v_w, strict=True))
+    bn = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)
+    scales = [m.weight.flatten() for m in gan.modules() if isinstance(m, bn)]
+    gains = [m.gain.flatten() for m in vbn.modules() if type(m).__name__ == "VirtualBatchNorm"]
+    assert len(scales) == len(gains) == 2
+    assert all(torch.equal(a, b) for a, b in zip(scales, gains, strict=True))
+    assert not torch.equal(gains[0], torch.ones_like(gains[0]))  # drawn, not left at one

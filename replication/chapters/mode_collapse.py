@@ -50,6 +50,7 @@ class Method:
     generator: str = "mlp"  # mlp | vbn | conditional
     discriminator: str = "mlp"  # mlp | autoencoder | minibatch
     own_optimiser: bool = False  # the objective's published optimiser instead of the demo's
+    critic_schedule: bool = False  # trains D with its own n_critic: one G update per streak
 
 
 METHODS: dict[str, Method] = {
@@ -61,8 +62,8 @@ METHODS: dict[str, Method] = {
     "fgan_reverse_kl": Method("fgan_reverse_kl"),
     "fgan_js": Method("fgan_js"),
     "fgan_pearson": Method("fgan_pearson"),
-    "wgan": Method("wgan", own_optimiser=True),
-    "wgan_gp": Method("wgan_gp", own_optimiser=True),
+    "wgan": Method("wgan", own_optimiser=True, critic_schedule=True),
+    "wgan_gp": Method("wgan_gp", own_optimiser=True, critic_schedule=True),
     "feature_matching": Method("feature_matching"),
     "minibatch_discrimination": Method("minibatch_discrimination", discriminator="minibatch"),
     "historical_averaging": Method("historical_averaging"),

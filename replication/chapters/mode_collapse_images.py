@@ -73,7 +73,7 @@ def image_objective(name: str, cfg: ModeCollapseConfig) -> Objective:
     """The method's tuned objective (`tuned_objective`) with EBGAN's image margin; the GAN family
     (not the WGANs, which keep their n_critic) makes `image_g_updates` G updates per D update."""
     obj = tuned_objective(name, cfg).tuned(margin=cfg.ebgan_image_margin)
-    if METHODS[name].own_optimiser:
+    if METHODS[name].critic_schedule:
         return obj
     return replace(obj, g_updates=cfg.image_g_updates)
 

@@ -152,13 +152,15 @@ class ConvAutoencoder(nn.Module):
 
 class VirtualBatchNorm(nn.Module):
     """Virtual batch norm of `features` channels, with a gain and a shift per channel (their
-    code's gamma ~ N(1, 0.02), beta = 0). Called on [n_ref + B, features] or
+    code's gamma ~ N(1, 0.02), beta = 0: drawn by `dcgan_init_`). Called on [n_ref + B, features] or
     [n_ref + B, features, H, W], the first n_ref rows the reference batch's activations."""
 
     def __init__(self, features: int, eps: float = 1e-5) -> None:
         super().__init__()
         self.eps = eps
-        self.gain = nn.Parameter(torch.empty(features).normal_(1.0, 0.02))
+        # ones here, N(1, 0.02) from `dcgan_init_` where a batch norm's scale is drawn, so a VBN
+        # generator draws the same random numbers as the batch-norm one and starts from its weights
+        self.gain = nn.Parameter(torch.ones(features))
         self.shift = nn.Parameter(torch.zeros(features))
 
     def forward(self, h: torch.Tensor, n_ref: int) -> torch.Tensor:

@@ -170,6 +170,14 @@ class Objective:
         if (self.consensus_weight != 0.0) != (self.update == "consensus"):
             raise ValueError(f"{self.name}: a consensus weight goes with the consensus rule")
         check_g_updates(self.g_updates)
+        sched = self.n_critic
+        if self.g_updates != 1 and (sched.warmup_g_iters or sched.every):
+            raise ValueError(
+                f"{self.name}: g_updates = {self.g_updates} with a critic schedule that changes "
+                f"with G's count (warm-up {sched.warmup_g_iters}, every {sched.every}): G's count "
+                "moves by g_updates per step, so the schedule would skip its iterations; use "
+                "g_updates = 1"
+            )
         if self.g_updates != 1 and self.update not in MULTI_G_RULES:
             raise ValueError(
                 f"{self.name}: g_updates = {self.g_updates} needs a rule with a G update of its "
