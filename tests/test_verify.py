@@ -92,12 +92,24 @@ def test_bookkeeping_strings_and_lists_are_not_compared():
         "mnist_consensus.consensus.wall_s_per_g_step_per_seed",
         "bench_batched_speedup",
         "consensus_cost_per_step_ratio",
+        "train_seconds",  # the mode-collapse chapter's timings
+        "timings.gan.train_seconds",
     )
     # the Table 1 ledger describes the other committed runs, not this run's measurement
     for key in (*bookkeeping, "ledger.n_seeds", "ledger.noise_ablation.difference"):
         assert not v.compared(key), key
     assert v.compared("time_steps") and v.compared("final_quality.gan-dcgan")
     assert v.compared("ledger_like_metric")
+    assert v.compared("seconds_of_arc_error")  # only a key that ends in `seconds` is a timing
+
+
+def test_a_long_value_is_cut_in_the_table_but_compared_in_full():
+    claims = [{"claim": "x" * 50, "verdict": "yes"}] * 3
+    check = v.Check("claims", claims, v.fmt(claims), "equal", True)
+    for exact in (True, False):
+        shown = v.table([check], exact=exact).iloc[0]
+        assert all(len(str(x)) <= v.SHOWN_CHARS for x in shown), shown
+        assert shown.iloc[1].endswith("...")
 
 
 def test_a_yes_no_is_inside_when_some_seed_said_the_same():

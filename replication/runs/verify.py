@@ -41,8 +41,9 @@ LEVEL = 0.99  # probability that a draw from the committed distribution lands in
 # `ledger.*`, the Table 1 ledger a run's page computes from the other committed runs
 NOT_COMPARED = re.compile(
     r"(^|[._])(started_utc|git_\w+|device|run_name)$|time_s($|_)|^ledger($|\.)"
-    r"|wall_s|(^|[._])bench_|cost_per_step_ratio"
+    r"|wall_s|(^|[._])bench_|cost_per_step_ratio|(^|[._])\w*seconds$"
 )
+SHOWN_CHARS = 60  # a long value (a list of claims, say) is cut in the table, compared in full
 
 
 def compared(key: str) -> bool:
@@ -155,10 +156,17 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
+def _cut(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
 def table(checks: list[Check], exact: bool = False) -> pd.DataFrame:
     """The comparison as a reader reads it; in exact mode floats in full (`repr`), since a
     difference in the last bit is the point."""
-    show = (lambda x: repr(x) if isinstance(x, float) else fmt(x)) if exact else fmt
+
+    def show(x: Any) -> str:
+        return _cut(repr(x) if exact and isinstance(x, float) else fmt(x))
+
     cols = (
         ["number", "this run", "committed seed", "equal"]
         if exact
@@ -168,9 +176,9 @@ def table(checks: list[Check], exact: bool = False) -> pd.DataFrame:
     for c in checks:
         verdict = {True: "yes", False: "NO", None: "-"}[c.inside]
         if exact:
-            rows.append([c.key, show(c.fresh), c.committed, verdict])
+            rows.append([c.key, show(c.fresh), _cut(c.committed), verdict])
         else:
-            rows.append([c.key, show(c.fresh), c.committed, c.band, verdict])
+            rows.append([c.key, show(c.fresh), _cut(c.committed), c.band, verdict])
     return pd.DataFrame(rows, columns=cols)
 
 
