@@ -247,3 +247,14 @@ def test_a_deterministic_rerun_equals_the_committed_seed_bit_for_bit(tmp_path, m
     res = v.verify_chapter(tmp_path, CH, "quick", run="repro-seed1")
     assert res.mode == "exact"
     assert not res.outside, v.table(res.outside).to_string()
+
+
+def test_a_number_every_seed_shares_must_be_equal_if_a_count_else_is_unjudged_when_it_moves():
+    count = {"mean": 3.0, "sd": 0.0, "n": 3}
+    assert v.check_number("epochs", 3.0, count).inside is True
+    assert v.check_number("epochs", 4.0, count).inside is False
+    shared = {"mean": 0.9166, "sd": 0.0, "n": 3}  # a fixed-seed classifier's accuracy
+    assert v.check_number("acc", 0.9166 * (1 + 1e-9), shared).inside is True
+    moved = v.check_number("acc", 0.9178, shared)  # another thread count: no spread to judge
+    assert moved.inside is None and "no spread" in moved.band
+    assert v.check_number("acc", None, shared).inside is None

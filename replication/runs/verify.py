@@ -13,7 +13,9 @@ draw falls outside mean ± 3 sd 12 % of the time and outside the seed range wide
 23 % of the time, so a check of ~50 numbers would cry wolf several times on every honest run.
 The price is width at small n (11.5 sd at n = 3, 5.0 at 5, 3.4 at 10): more seeds make the check
 sharper, and the table prints n and the band so a reader sees how sharp it is. A number that is
-the same in every seed (a count set by the config) must be equal. A yes/no is inside when at
+the same in every seed (a count set by the config) must be equal; a fraction the same in every
+seed (a part with its own fixed seed, such as the digit classifier) must agree to 6 digits, else
+it is shown unjudged (`-`): the seeds give it no spread. A yes/no is inside when at
 least one committed seed gave the same answer.
 
 **Exact mode**: a run made with `--deterministic` for a seed the ensemble holds is compared with
@@ -88,12 +90,23 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _same_in_every_seed(key: str, fresh: Any, stat: dict[str, Any]) -> Check:
+    """A number the seeds agree on exactly. A whole number (a count the config sets) must be
+    equal. A fraction equal in every seed comes from a part with a seed of its own (the digit
+    classifier, the real-image scores): it must agree to 6 significant digits (a thread count
+    moves the last bits), else nothing judges it: the seeds give no spread, and another
+    thread count trains that part along another trajectory."""
+    mean, shown = stat["mean"], fmt(stat["mean"]) + f" (n={stat['n']})"
+    if not _is_number(mean) or float(mean).is_integer():
+        return Check(key, fresh, shown, "equal", fresh == mean)
+    close = _is_number(fresh) and math.isclose(fresh, mean, rel_tol=1e-6)
+    return Check(key, fresh, shown, "equal (6 digits), else no spread", True if close else None)
+
+
 def check_number(key: str, fresh: Any, stat: dict[str, Any], level: float = LEVEL) -> Check:
     committed = f"{fmt(stat['mean'])} ± {fmt(stat['sd'])} (n={stat['n']})"
-    if stat.get("sd") == 0:  # the same in every seed: set by the config, so it must be equal
-        return Check(
-            key, fresh, fmt(stat["mean"]) + f" (n={stat['n']})", "equal", fresh == stat["mean"]
-        )
+    if stat.get("sd") == 0:
+        return _same_in_every_seed(key, fresh, stat)
     b = band(stat, level)
     if b is None:
         return Check(key, fresh, committed, "none (1 seed)", None)
