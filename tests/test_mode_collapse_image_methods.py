@@ -169,3 +169,12 @@ def test_the_vbn_generator_starts_from_the_batch_norm_generators_weights():
     assert len(scales) == len(gains) == 2
     assert all(torch.equal(a, b) for a, b in zip(scales, gains, strict=True))
     assert not torch.equal(gains[0], torch.ones_like(gains[0]))  # drawn, not left at one
+
+
+def test_sample_montage_places_each_sample_in_its_own_28_pixel_cell():
+    from replication.report import mode_collapse_images as rim
+
+    grid = torch.stack([torch.full((3 * 784,), v) for v in (0.2, 0.7)])  # two stacked samples
+    row = rim.sample_montage(grid, 3)
+    assert row.shape == (28, 84, 3)
+    assert (row[:, :28] == 0.2).all() and (row[:, 28:56] == 0.7).all() and (row[:, 56:] == 0).all()
