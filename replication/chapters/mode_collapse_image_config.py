@@ -6,9 +6,8 @@ follows (fjxmlzn/PacGAN, stacked_MNIST_experiments/VEEGAN_experiment: config.py,
 DCGAN is carpedm20's DCGAN-tensorflow: four 5 x 5 layers each side, batch norm in D, tanh
 output, z ~ U(-1, 1), and two G updates per D update. Ours is the WGAN chapter's DCGAN pair
 (`nets/wgan2017.py`: two 4 x 4 layers each side, no batch norm in D, sigmoid output, z ~ N(0, I))
-trained by the project's one loop (`image_g_updates` G updates per D update for the GAN family,
-as PacGAN's code): the same
-data, budget, optimiser and metric, smaller networks.
+trained by the project's one loop (`image_g_updates` G updates per D update for all but the
+WGANs, as PacGAN's code): the same data, budget, optimiser and metric, smaller networks.
 """
 
 from __future__ import annotations

@@ -163,6 +163,11 @@ class VirtualBatchNorm(nn.Module):
         self.gain = nn.Parameter(torch.ones(features))
         self.shift = nn.Parameter(torch.zeros(features))
 
+    def dcgan_init_(self) -> None:
+        """Batch norm's DCGAN initialisation, at batch norm's place in `wgan2017.dcgan_init_`."""
+        nn.init.normal_(self.gain, 1.0, 0.02)
+        nn.init.zeros_(self.shift)
+
     def forward(self, h: torch.Tensor, n_ref: int) -> torch.Tensor:
         spatial = tuple(range(3, h.dim() + 1))  # after the seed and row dims added below
         out = virtual_batch_norm(h.unsqueeze(0), n_ref, self.eps, spatial).squeeze(0)

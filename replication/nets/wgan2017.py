@@ -18,17 +18,16 @@ SIDE = 28
 
 def dcgan_init_(module: nn.Module) -> None:
     """The WGAN code's weights_init: conv weights N(0, 0.02), batch-norm scales N(1, 0.02) and
-    shifts 0, virtual batch norms' likewise (the WGAN chapter's nets and the mode-collapse
-    chapter's image nets use it)."""
+    shifts 0, and any layer's own `dcgan_init_` in its place (the WGAN chapter's nets and the
+    mode-collapse chapter's image nets use it)."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0.0, 0.02)
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
-        elif type(m).__name__ == "VirtualBatchNorm":  # nets.dcgan_variants (which imports us)
-            nn.init.normal_(m.gain, 1.0, 0.02)
-            nn.init.zeros_(m.shift)
+        elif hasattr(m, "dcgan_init_"):  # a layer that says how (nets.dcgan_variants' VBN)
+            m.dcgan_init_()
 
 
 class _GaussianNoise(Sampling):
