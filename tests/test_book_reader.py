@@ -284,3 +284,14 @@ def test_a_run_that_trains_its_seeds_side_by_side_is_not_called_one_seed():
     assert "trains 5 seeds side by side" in line and "pending" not in line
     # no such count in the run's summary: the ensemble is pending as for any one-seed run
     assert "pending" in lead.ensemble_line(spec, None, {"seeds_image": None})
+
+
+def test_the_mode_collapse_ensemble_line_gives_the_gans_ring_modes_over_seeds():
+    spec = lead.LEADS["mode_collapse"]
+    agg = {
+        "metrics": {"metrics.gan_nonsaturating.ring_modes": {"mean": 0.8, "sd": 0.2, "n": 3}},
+        "seeds_aggregated": [0, 1, 2],
+        "complete": True,
+    }
+    line = lead.ensemble_line(spec, agg, {"seeds_toy": 5})
+    assert "0.8 ± 0.2 (sd) over n = 3 seeds" in line and "pending" not in line
