@@ -8,12 +8,14 @@ import torch
 from scipy import linalg
 
 from replication.metrics.classifier import (
+    TRAINED_ON,
     ClassifierScorer,
     DigitClassifier,
     accuracy,
     class_scores,
     frechet_distance,
     load_or_train,
+    train_classifier,
 )
 
 
@@ -98,3 +100,31 @@ def test_scorer_sees_real_images_as_close_and_one_kind_as_collapsed(tmp_path):
     collapsed = scorer(xs[ys == 0])
     assert same["fid"] < 0.1 * collapsed["fid"]
     assert same["effective_classes"] > 1.9 and collapsed["effective_classes"] < 1.1
+
+
+def test_classifier_is_the_same_network_at_any_thread_count(tmp_path):
+    """The instrument behind FID is trained at one thread whatever the caller's count: at two
+    threads the float sums of the old training took another order and another trajectory."""
+    x, y = _two_kinds(512, 0)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        at_two = train_classifier(x, y, epochs=1, progress=False)
+        assert torch.get_num_threads() == 2  # the caller's count is restored
+        torch.set_num_threads(1)
+        at_one = train_classifier(x, y, epochs=1, progress=False)
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(at_two.state_dict().values(), at_one.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_classifier_cached_before_the_one_thread_rule_is_retrained(tmp_path):
+    x, y = _two_kinds(256, 0)
+    path = tmp_path / "clf.pt"
+    old = {"epochs": 1, "seed": 0}  # what a cache written before TRAINED_ON holds
+    torch.save({"model": DigitClassifier().state_dict(), "settings": old}, path)
+    stamp = path.stat().st_mtime_ns
+    load_or_train(path, x, y, old, progress=False)
+    assert path.stat().st_mtime_ns != stamp
+    assert torch.load(path, weights_only=False)["settings"]["trained_on"] == TRAINED_ON

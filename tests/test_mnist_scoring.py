@@ -8,7 +8,7 @@ import torch
 
 from replication.datasets.mnist import MnistSplits
 from replication.metrics import mnist_scoring, parzen
-from replication.metrics.classifier import CLASSIFIER_SEED
+from replication.metrics.classifier import CLASSIFIER_SEED, TRAINED_ON
 
 
 def _mnist() -> MnistSplits:
@@ -31,6 +31,7 @@ def test_the_classifier_is_cached_per_training_size_with_the_fixed_seed(tmp_path
     assert torch.load(cached, weights_only=False)["settings"] == {
         "epochs": 1,
         "seed": CLASSIFIER_SEED,
+        "trained_on": TRAINED_ON,
     }
     b = mnist_scoring.digit_scorer(m, 64, 1, 50, tmp_path, progress=False)  # from the cache
     for p, q in zip(a.classifier.parameters(), b.classifier.parameters(), strict=True):

@@ -1,7 +1,8 @@
 """The digit classifier and the scores of MNIST-shaped samples, shared by the chapters that score
 generated digits (the game chapter's MNIST part, the mode-collapse chapter's image part).
 
-One classifier per training-set size, trained with one fixed seed (`classifier.CLASSIFIER_SEED`)
+One classifier per training-set size, trained with one fixed seed (`classifier.CLASSIFIER_SEED`),
+on the CPU at one thread whatever the run's device and threads (`classifier.TRAINED_ON`)
 and cached beside the run, gives FID and the classifier score their feature space; the Parzen
 window (`parzen`) gives Table 1's log-likelihood. Each chapter chooses which real rows set the
 window's sigma and which are scored; the arithmetic is here once.
