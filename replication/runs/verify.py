@@ -16,7 +16,12 @@ sharper, and the table prints n and the band so a reader sees how sharp it is. A
 the same in every seed (a count set by the config) must be equal; a fraction the same in every
 seed (a part with its own fixed seed, such as the digit classifier) must agree to 6 digits, else
 it is shown unjudged (`-`): the seeds give it no spread. A yes/no is inside when at
-least one committed seed gave the same answer.
+least one committed seed gave the same answer; so is an undefined number (null: a standard error
+of fewer than two values, say) when a committed seed had it undefined too.
+
+**Many numbers**: at 99 % each, a run from the committed distribution puts about 1 in 100 of its
+banded numbers outside by chance (fewer when they move together, as a chapter's numbers do), so
+the report says how many that is beside how many are outside.
 
 **Exact mode**: a run made with `--deterministic` for a seed the ensemble holds is compared with
 that seed's committed values for equality, every number and every bit (same machine type and
@@ -61,6 +66,7 @@ class Check:
     committed: str  # the ensemble's value as a reader reads it
     band: str
     inside: bool | None  # None: nothing to compare against (e.g. one seed, no sd)
+    banded: bool = False  # judged by a prediction band (so outside by chance 1 - LEVEL of the time)
 
 
 def t_quantile(p: float, dof: int) -> float:
@@ -103,8 +109,18 @@ def _same_in_every_seed(key: str, fresh: Any, stat: dict[str, Any]) -> Check:
     return Check(key, fresh, shown, "equal (6 digits), else no spread", True if close else None)
 
 
+def _undefined_seeds(stat: dict[str, Any]) -> tuple[int, int]:
+    """(seeds where the number was undefined, seeds in all): a standard error over fewer than
+    two toy seeds with good samples, say, is null in summary.json."""
+    values = stat.get("values", {})
+    return sum(v is None for v in values.values()), len(values)
+
+
 def check_number(key: str, fresh: Any, stat: dict[str, Any], level: float = LEVEL) -> Check:
     committed = f"{fmt(stat['mean'])} ± {fmt(stat['sd'])} (n={stat['n']})"
+    undefined, seeds = _undefined_seeds(stat)
+    if fresh is None and undefined:  # an outcome the committed seeds had too
+        return Check(key, fresh, committed, f"undefined in {undefined} of {seeds} seeds", True)
     if stat.get("sd") == 0:
         return _same_in_every_seed(key, fresh, stat)
     b = band(stat, level)
@@ -112,8 +128,8 @@ def check_number(key: str, fresh: Any, stat: dict[str, Any], level: float = LEVE
         return Check(key, fresh, committed, "none (1 seed)", None)
     shown = f"[{fmt(b[0])}, {fmt(b[1])}]"
     if not _is_number(fresh) or not math.isfinite(fresh):
-        return Check(key, fresh, committed, shown, False)
-    return Check(key, fresh, committed, shown, b[0] <= fresh <= b[1])
+        return Check(key, fresh, committed, shown, False, banded=True)
+    return Check(key, fresh, committed, shown, b[0] <= fresh <= b[1], banded=True)
 
 
 def check_yes_no(key: str, fresh: Any, stat: dict[str, Any]) -> Check:
@@ -209,6 +225,12 @@ class ChapterCheck:
     @property
     def outside(self) -> list[Check]:
         return [c for c in self.checks if c.inside is False]
+
+    @property
+    def expected_outside(self) -> float:
+        """How many banded numbers a run from the committed distribution puts outside by
+        chance, were they independent (a chapter's numbers move together: fewer)."""
+        return sum(c.banded for c in self.checks) * (1 - LEVEL)
 
 
 def _read(path: Path, what: str, fix: str) -> dict[str, Any]:

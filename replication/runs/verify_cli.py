@@ -67,9 +67,15 @@ def run(args: argparse.Namespace, names: list[str]) -> int:
             print(f"note: {note}")
         n_in = sum(c.inside is True for c in res.checks)
         n_cmp = sum(c.inside is not None for c in res.checks)
+        chance = (
+            f" (by chance alone about {res.expected_outside:.1f} of its "
+            f"{sum(c.banded for c in res.checks)} banded numbers would be)"
+            if res.mode == "band"
+            else ""
+        )
         print(
             f"{name}: {n_in} of {n_cmp} inside"
-            + (f"; OUTSIDE: {', '.join(c.key for c in res.outside)}" if res.outside else "")
+            + (f"; OUTSIDE: {', '.join(c.key for c in res.outside)}{chance}" if res.outside else "")
         )
         if res.outside:
             bad.append(name)
