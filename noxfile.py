@@ -181,9 +181,13 @@ def book(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
-    """Speed of our loop and Parzen estimator against simple reference versions, as ratios."""
+    """Speed against simple reference versions, as ratios: our loop and Parzen estimator
+    (`replication.bench`), the batched toy seeds (`bench_seeds`), the minibatch layer
+    (`bench_minibatch`)."""
     py = _project_python(session)
     session.run(py, "-m", "replication.bench", *session.posargs, external=True)
+    session.run(py, "-m", "replication.bench_seeds", external=True)
+    session.run(py, "-m", "replication.bench_minibatch", external=True)
 
 
 @nox.session(venv_backend="none")

@@ -156,6 +156,9 @@ def test_notebook_runs_and_writes_the_summary_keys(tmp_path):
     assert len(s["claims"]) == 2 * 2  # partial collapse and unrolling, on ring and grid
     for name in ("snapshots_ring", "modes_over_training_grid"):
         assert (run / "figures" / f"{name}.png").is_file(), name
+    kept = json.loads((run / "provenance.json").read_text())["toy_pairs"]
+    assert kept["kept_in"] == "_pairs/t" and kept["loaded"] == []
+    assert len(kept["trained"]) == 3 * 2  # every pair trained: none was kept before
 
 
 def test_seed_benchmark_table_reads_the_committed_result(tmp_path):

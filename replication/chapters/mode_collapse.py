@@ -12,8 +12,8 @@ data and metrics PacGAN. Stacked MNIST and the MNIST row are in `mode_collapse_i
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -31,6 +31,7 @@ from replication.nets.batched import (
     BatchedGenerator,
     ConditionalGenerator,
 )
+from replication.runs import pairs
 from replication.runs.cli import TrainRequest, train_setup
 from replication.training import objectives
 from replication.training.batched import batched
@@ -338,24 +339,48 @@ def run_method(
     return ToyRun(scores, samples, gan, seconds)
 
 
+def pair_fingerprint(cfg: ModeCollapseConfig, name: str, bench: str) -> dict[str, Any]:
+    """What decides one pair's outputs: the toys' parameters (not the image benchmarks', nor
+    which other pairs run; the device only as arithmetic, `runs.pairs`), the pair and the code."""
+    image = {f.name for f in dataclasses.fields(ImageBenchmarkConfig)} - {"seed"}
+    toy = {k: v for k, v in cfg.as_dict().items() if k not in image | {"methods", "benchmarks"}}
+    return {"method": name, "benchmark": bench, "config": toy, "code": pairs.code_digest()}
+
+
+def _pair_outputs(run: ToyRun) -> dict[str, Any]:
+    keep = (run.samples.seed == 0) & run.samples.method.isin(FIGURE_METHODS)
+    return {
+        "scores": pairs.encode_frame(run.scores),
+        "figure_samples": pairs.encode_frame(run.samples[keep].reset_index(drop=True)),
+        "train_seconds": run.seconds,
+    }
+
+
 def run_all(
     cfg: ModeCollapseConfig,
     device: torch.device,
     progress: bool = True,
-    on_run: Callable[[str, str, ToyRun], None] | None = None,
+    store: pairs.PairStore | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Every method on every benchmark: (scores over training, figure samples, timings)."""
+    """Every method on every benchmark: (scores over training, seed 0's samples of the
+    `FIGURE_METHODS`, timings). With a store (the run's `pairs.PairStore`), a finished pair is
+    kept and a re-run loads it instead of training it: the frames are the same either way."""
     from tqdm import tqdm
 
-    pairs = [(m, b) for b in cfg.benchmark_names() for m in cfg.method_names()]
-    scores, samples, timings = [], [], []
-    for name, bench in tqdm(pairs, desc="methods x benchmarks", disable=not progress):
-        run = run_method(name, bench, cfg, device)
-        scores.append(run.scores)
-        samples.append(run.samples)
-        timings.append({"method": name, "benchmark": bench, "train_seconds": run.seconds})
-        if on_run is not None:
-            on_run(name, bench, run)
+    todo = {f"{b}-{m}": (m, b) for b in cfg.benchmark_names() for m in cfg.method_names()}
+    with tqdm(total=len(todo), desc="methods x benchmarks", disable=not progress) as bar:
+        out = pairs.work_through(
+            list(todo),
+            lambda key: pair_fingerprint(cfg, *todo[key]),
+            lambda key: _pair_outputs(run_method(*todo[key], cfg, device)),
+            store,
+            lambda key: bar.update(),
+        )
+    scores = [pairs.decode_frame(o["scores"]) for o in out.values()]
+    samples = [pairs.decode_frame(o["figure_samples"]) for o in out.values()]
+    timings = [{"method": m, "benchmark": b, "train_seconds": out[k]["train_seconds"]}
+               for k, (m, b) in todo.items()]  # fmt: skip
+    samples = [s for s in samples if len(s)] or samples  # (concat warns of empty frames)
     return (
         pd.concat(scores, ignore_index=True),
         pd.concat(samples, ignore_index=True),
@@ -370,16 +395,16 @@ def final_scores(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def train_cli(req: TrainRequest) -> None:
-    """`python -m replication train mode_collapse`: the toy runs, then the image runs unless
-    `image_benchmarks` is 'none' (the notebook's `run_if_data`; the digit classifier is cached
-    in the run's checkpoints), printed (the notebook records them; this command is for trying a
-    budget)."""
+    """`python -m replication train mode_collapse`: the toy pairs, each kept when done (the
+    notebook run of the same name loads them; two such commands share them out), then the image
+    runs unless `image_benchmarks` is 'none' (the notebook's `run_if_data`; the digit classifier
+    is cached in the run's checkpoints), printed (the notebook records them)."""
     from replication.chapters import mode_collapse_images as images  # it imports this module
     from replication.report import mode_collapse_images as report_images
 
     cfg, ckpt = train_setup(ModeCollapseConfig, req)
     device = resolve_device(cfg.device)
-    scores, _, timings = run_all(cfg, device)
+    scores, _, timings = run_all(cfg, device, store=pairs.PairStore(ckpt, device))
     final = final_scores(scores)
     print(final.groupby(["benchmark", "method"])[["modes", "hq", "rkl"]].mean().round(2))
     print(timings)

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from replication.nets.minibatch_features import minibatch_features
 from replication.nets.mlp2014 import Sampling
 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "identity": lambda h: h}
@@ -66,14 +67,6 @@ def virtual_batch_norm(
     out_ref = (ref - ref_mean) / torch.sqrt(ref_sq - ref_mean**2 + eps)
     out_x = (x - mean) / torch.sqrt(sq - mean**2 + eps)
     return torch.cat([out_ref, out_x], dim=1)
-
-
-def minibatch_features(m: torch.Tensor) -> torch.Tensor:
-    """Salimans et al. 2016, Sec. 3.2: m [S, B, K, C] (each row's K kernel vectors) ->
-    o [S, B, K], o_ik = sum over the other rows j of exp(-||m_ik - m_jk||_1). Their code adds
-    1e6 to the self-distance; subtracting the self term exp(0) = 1 is the same."""
-    dist = (m.unsqueeze(2) - m.unsqueeze(1)).abs().sum(-1)  # [S, B, B, K]
-    return torch.exp(-dist).sum(2) - 1.0
 
 
 class BatchedLinear(nn.Module):

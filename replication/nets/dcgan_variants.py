@@ -21,7 +21,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from replication.nets.batched import minibatch_features, virtual_batch_norm
+from replication.nets.batched import virtual_batch_norm
+from replication.nets.minibatch_features import minibatch_features
 from replication.nets.wgan2017 import SIDE, ConvCritic, ConvGenerator
 
 
