@@ -110,14 +110,14 @@ def test_a_pair_kept_under_another_fingerprint_is_trained_again_saying_why(
     cfg = _tiny(**one, image_benchmarks="none", seeds_image=2)
     ch.run_all(cfg, CPU, progress=False, store=pairs.PairStore(_ckpt(tmp_path), CPU))
     assert trained == []
-    code = pairs.code_digest()[:12]
+    code = pairs.code_digest(ch.__name__)[:12]
     for change, why in [
         (dict(steps=2), "config.steps 4 -> 2"),
         (dict(steps=2, seed=3), "config.seed 0 -> 3"),
         ("code", f"code '{code}' -> '000000000000'"),
     ]:
         if change == "code":
-            monkeypatch.setattr(pairs, "code_digest", lambda: "0" * 64)
+            monkeypatch.setattr(pairs, "code_digest", lambda module: "0" * 64)
             change = dict(steps=2, seed=3)
         trained.clear()
         store = pairs.PairStore(_ckpt(tmp_path), CPU)
@@ -207,3 +207,22 @@ def test_frames_round_trip_to_the_last_bit():
     back = pairs.decode_frame(json.loads(json.dumps(pairs.encode_frame(df), allow_nan=False)))
     pd.testing.assert_frame_equal(df, back)
     assert pairs.encode_frame(df)["values"][3] == {"all": "a"}
+
+
+def test_the_code_digest_covers_what_the_toys_import_and_nothing_else(tmp_path, monkeypatch):
+    """Editing another chapter, the report or the run store keeps the kept pairs; editing the
+    networks or the chapter's own module does not."""
+    copy = tmp_path / "replication"
+    shutil.copytree(pairs.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(pairs, "PACKAGE", copy)
+    digest = pairs.code_digest.__wrapped__
+    module = "replication.chapters.mode_collapse"
+    before = digest(module)
+    for kept in ("chapters/parzen_mnist.py", "report/mode_collapse.py", "runs/store.py"):
+        (copy / kept).write_text((copy / kept).read_text() + "\n# edited\n")
+        assert digest(module) == before, kept
+    for moved in ("nets/batched.py", "chapters/mode_collapse.py"):
+        (copy / moved).write_text((copy / moved).read_text() + "\n# edited\n")
+        now = digest(module)
+        assert now != before, moved
+        before = now

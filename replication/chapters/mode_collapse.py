@@ -344,7 +344,7 @@ def pair_fingerprint(cfg: ModeCollapseConfig, name: str, bench: str) -> dict[str
     which other pairs run; the device only as arithmetic, `runs.pairs`), the pair and the code."""
     image = {f.name for f in dataclasses.fields(ImageBenchmarkConfig)} - {"seed"}
     toy = {k: v for k, v in cfg.as_dict().items() if k not in image | {"methods", "benchmarks"}}
-    return {"method": name, "benchmark": bench, "config": toy, "code": pairs.code_digest()}
+    return {"method": name, "benchmark": bench, "config": toy, "code": pairs.code_digest(__name__)}
 
 
 def _pair_outputs(run: ToyRun) -> dict[str, Any]:

@@ -18,6 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -36,10 +39,9 @@ from replication.runs.store import atomic_write_bytes, device_name, git_state
 
 FORMAT = 1  # of the piece files; another format is another fingerprint
 PAIRS = "_pairs"
-# code that reads results and never computes them: editing it keeps the pieces (a page re-made
-# from kept pieces is then cheap)
-NOT_CODE = ("report", "publish")
 PACKAGE = Path(__file__).resolve().parents[1]
+# modules that move files and record provenance, never numbers: editing them keeps the pieces
+NOT_CODE = ("replication.runs.",)
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -49,15 +51,36 @@ def pairs_dir(ckpt_dir: Path) -> Path:
 
 
 @cache
-def code_digest(package: Path = PACKAGE) -> str:
-    """SHA-256 of the package's Python sources but `NOT_CODE`: the code a piece ran, whether or
-    not the tree was committed (tests run in edited trees; a commit alone would be no identity)."""
+def code_digest(module: str) -> str:
+    """SHA-256 of the sources of `module` and every module of this package it imports (read in
+    a fresh interpreter, so it does not depend on what the caller imported) but `NOT_CODE`: the
+    code a piece ran, whether or not the tree was committed (tests run in edited trees; a commit
+    alone would be no identity), and only that code, so that a run built over several sessions
+    keeps its pieces while other chapters' code changes."""
+    listing = (
+        "import importlib, sys; importlib.import_module(sys.argv[1]); "
+        "print('\\n'.join(f'{n} {m.__file__}' for n, m in sorted(sys.modules.items()) "
+        "if n.split('.')[0] == 'replication'))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(PACKAGE.parent), os.environ.get("PYTHONPATH", "")]),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", listing, module],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PACKAGE.parent,
+        check=True,
+    ).stdout
     h = hashlib.sha256()
-    for p in sorted(package.rglob("*.py")):
-        rel = p.relative_to(package)
-        if rel.parts[0] in NOT_CODE:
+    for line in out.splitlines():
+        name, file = line.split(" ", 1)
+        if name.startswith(NOT_CODE):
             continue
-        h.update(rel.as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+        rel = Path(file).resolve().relative_to(PACKAGE)
+        h.update(rel.as_posix().encode() + b"\0" + Path(file).read_bytes() + b"\0")
     return h.hexdigest()
 
 
