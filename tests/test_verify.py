@@ -170,7 +170,8 @@ def _write_run(root, name, summary, seed, config=None, **prov):
     d.mkdir(parents=True)
     (d / "summary.json").write_text(json.dumps(summary))
     provenance = {"seed": seed, "config": {**CONFIG, "seed": seed, **(config or {})}}
-    provenance.update({"device_type": "cpu", "torch_threads": 1, "versions": {"torch": "x"}})
+    provenance.update({"device_type": "cpu", "torch_threads": 1, "versions": {"torch": "x"},
+                       "cpu_capability": "AVX2"})  # fmt: skip
     (d / "provenance.json").write_text(json.dumps({**provenance, **prov}))
 
 
@@ -203,6 +204,23 @@ def test_a_deterministic_seed_run_is_checked_for_equality(results):
     shown = v.table(res.checks, exact=True).set_index("number").loc["parzen_ll"]
     assert shown.tolist() == ["-62.0000001", "-62.0", "NO"]  # in full: the last bit matters
     assert any("torch_threads" in n for n in res.notes)
+
+
+def test_a_deterministic_run_on_another_kind_of_cpu_is_told_why_it_may_differ(results):
+    """One thread repeats bit for bit only on CPUs with the same vector unit: seen when the
+    mode-collapse seeds were re-run on an AVX-512 machine (a committed pair differed there at
+    the very commit that made it)."""
+    _write_run(results, "avx512-seed2", ENSEMBLE[2], 2, deterministic=True,
+               cpu_capability="AVX512")  # fmt: skip
+    res = v.verify_chapter(results, CH, "quick", run="avx512-seed2")
+    assert res.mode == "exact" and not res.outside  # equal numbers stay equal, and it is said
+    assert "cpu_capability: committed 'AVX2', this run 'AVX512'" in res.notes
+    old = json.loads((results / CH / "quick-seed2" / "provenance.json").read_text())
+    del old["cpu_capability"]  # a run committed before the record existed
+    (results / CH / "quick-seed2" / "provenance.json").write_text(json.dumps(old))
+    res = v.verify_chapter(results, CH, "quick", run="avx512-seed2")
+    assert len(res.notes) == 1 and "predates the record" in res.notes[0]
+    assert "'AVX512'" in res.notes[0]
 
 
 def test_a_run_of_another_configuration_is_refused(results):

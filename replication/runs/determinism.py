@@ -72,4 +72,7 @@ def record() -> dict[str, Any]:
         "deterministic": requested() and torch.are_deterministic_algorithms_enabled(),
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         "cublas_workspace_config": os.environ.get(CUBLAS_ENV),
+        # the vector unit torch's CPU kernels use (AVX2, AVX512, ...): another one sums floats
+        # in another order, so one-thread runs repeat bit for bit only on CPUs that share it
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }

@@ -91,6 +91,7 @@ def arithmetic(device: torch.device) -> dict[str, Any]:
         "device_type": device.type,
         "torch_threads": torch.get_num_threads(),
         "deterministic": determinism.record()["deterministic_algorithms"],
+        "cpu_capability": determinism.record()["cpu_capability"],
         "torch": torch.__version__,
         "numpy": np.__version__,
     }

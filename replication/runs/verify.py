@@ -309,8 +309,8 @@ def _exactness_notes(results_dir, chapter, profile, seed, prov) -> list[str]:
     if ref is None:
         return [f"seed {seed}'s committed provenance was not found"]
     notes = []
-    for key in ("device_type", "torch_threads", "deterministic"):
-        if ref.get(key) != prov.get(key):
+    for key in ("device_type", "torch_threads", "deterministic", "cpu_capability"):
+        if key in ref and ref.get(key) != prov.get(key):
             notes.append(f"{key}: committed {ref.get(key)!r}, this run {prov.get(key)!r}")
     ours, theirs = prov.get("versions", {}), ref.get("versions", {})
     for lib in ("torch", "numpy", "scipy", "python"):
@@ -318,4 +318,14 @@ def _exactness_notes(results_dir, chapter, profile, seed, prov) -> list[str]:
             notes.append(f"{lib} {ours.get(lib)} here, {theirs.get(lib)} in the committed run")
     if notes:
         notes.insert(0, "bit-identical results need the same arithmetic, and it differs:")
+    elif (
+        "cpu_capability" not in ref
+        and prov.get("cpu_capability")
+        and prov.get("device_type") == "cpu"
+    ):
+        notes.append(
+            "the committed run predates the record of the CPU's vector unit (cpu_capability; "
+            f"this run's: {prov.get('cpu_capability')!r}): a CPU of another kind sums floats in "
+            "another order, which alone can make a one-thread run differ"
+        )
     return notes
