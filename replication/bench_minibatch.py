@@ -13,18 +13,15 @@ in another order, so they agree to float rounding, not bit for bit).
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
 
+from replication.bench_record import BenchRecord
 from replication.config import resolve_device
 from replication.nets.minibatch_features import _minibatch_features_reference, minibatch_features
-from replication.runs.paths import project_root
-from replication.runs.store import atomic_write_json, device_name, git_state, library_versions
 
 SHAPES = {"paper": (10, 512, 5, 3), "quick": (5, 128, 5, 3)}  # [S, B, K, C]
 
@@ -76,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     device = resolve_device(args.device)
-    t0 = time.perf_counter()
-    load_before = os.getloadavg()[0]
+    record = BenchRecord(device)
     result: dict[str, Any] = {}
     for name, shape in SHAPES.items():
         result[name] = r = time_both(shape, device, args.repeats)
@@ -87,19 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(outputs differ by at most {r['max_abs_diff_output']:.1e}, gradients "
             f"{r['max_abs_diff_grad']:.1e})"
         )
-    result.update(
-        device=device_name(device),
-        threads=torch.get_num_threads(),
-        **git_state(),
-        versions=library_versions(),
-        wall_time_s=time.perf_counter() - t0,
-        load_average_1min={"before": load_before, "after": os.getloadavg()[0]},
-    )
-    out = Path(args.out) if args.out else project_root() / "results" / "bench"
-    path = out / f"bench_minibatch_{device.type}.json"
-    atomic_write_json(path, result)
-    root = project_root()
-    print(f"written: {path.relative_to(root) if path.is_relative_to(root) else path}")
+    record.write(result, "bench_minibatch", args.out)
     return 0
 
 

@@ -22,21 +22,18 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from replication.bench_record import BenchRecord
 from replication.chapters.mode_collapse import ModeCollapseConfig, build_gan, objective_for
 from replication.config import resolve_device
 from replication.datasets.toy import RING8
 from replication.nets.mlp2014 import Sampling
-from replication.runs.paths import project_root
-from replication.runs.store import atomic_write_json, device_name, git_state, library_versions
 from replication.training import objectives
 from replication.training.state import GAN
 from replication.training.steps import update_rule
@@ -151,8 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     device = resolve_device(args.device)
-    t0 = time.perf_counter()
-    load_before = os.getloadavg()[0]  # other jobs on the machine slow both variants
+    record = BenchRecord(device)
     result: dict[str, Any] = {"method": METHOD}
     for profile in ("quick", "paper"):
         cfg = ModeCollapseConfig.for_profile(profile, seeds_toy=args.seeds, device=str(device))
@@ -163,19 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['batched_s']:.2f} s, per-seed loop {r['per_seed_loop_s']:.2f} s, "
             f"ratio {r['ratio']:.1f}x (with any number of seeds at most {ceiling})"
         )
-    result.update(
-        device=device_name(device),
-        threads=torch.get_num_threads(),
-        **git_state(),
-        versions=library_versions(),
-        wall_time_s=time.perf_counter() - t0,
-        load_average_1min={"before": load_before, "after": os.getloadavg()[0]},
-    )
-    out = Path(args.out) if args.out else project_root() / "results" / "bench"
-    path = out / f"bench_seeds_{device.type}.json"
-    atomic_write_json(path, result)
-    root = project_root()
-    print(f"written: {path.relative_to(root) if path.is_relative_to(root) else path}")
+    record.write(result, "bench_seeds", args.out)
     return 0
 
 

@@ -4,6 +4,8 @@ no gradient), by `gradcheck`, and it refuses what it cannot do (a second derivat
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -84,3 +86,16 @@ def test_second_derivative_refused_not_dropped():
 def test_bad_input_is_named(m, error, words):
     with pytest.raises(error, match=words):
         mf.minibatch_features(m)
+
+
+def test_the_benchmark_times_both_on_the_same_input_and_checks_they_agree(tmp_path, monkeypatch):
+    from replication import bench_minibatch
+
+    r = bench_minibatch.time_both((2, 40, 3, 2), torch.device("cpu"), repeats=2, calls=1)
+    assert len(r["repeats_s"]["tiled_s"]) == len(r["repeats_s"]["reference_s"]) == 2
+    assert r["ratio"] == r["reference_s"] / r["tiled_s"] > 0
+    assert r["max_abs_diff_output"] < 1e-4 and r["max_abs_diff_grad"] < 1e-4
+    monkeypatch.setattr(bench_minibatch, "SHAPES", {"tiny": (2, 20, 3, 2)})
+    assert bench_minibatch.main(["--repeats", "1", "--out", str(tmp_path)]) == 0
+    written = json.loads((tmp_path / "bench_minibatch_cpu.json").read_text())
+    assert set(written) >= {"tiny", "device", "threads", "git_commit", "versions"}
