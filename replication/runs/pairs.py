@@ -86,12 +86,13 @@ def code_digest(module: str) -> str:
 
 def arithmetic(device: torch.device) -> dict[str, Any]:
     """What decides the last bits of a piece's floats, not what it measures."""
+    record = determinism.record()
     return {
         "device": device_name(device),
         "device_type": device.type,
         "torch_threads": torch.get_num_threads(),
-        "deterministic": determinism.record()["deterministic_algorithms"],
-        "cpu_capability": determinism.record()["cpu_capability"],
+        "deterministic": record["deterministic_algorithms"],
+        "cpu_capability": record["cpu_capability"],
         "torch": torch.__version__,
         "numpy": np.__version__,
     }

@@ -310,7 +310,7 @@ def _exactness_notes(results_dir, chapter, profile, seed, prov) -> list[str]:
         return [f"seed {seed}'s committed provenance was not found"]
     notes = []
     for key in ("device_type", "torch_threads", "deterministic", "cpu_capability"):
-        if key in ref and ref.get(key) != prov.get(key):
+        if ref.get(key) != prov.get(key) and (key in ref or key != "cpu_capability"):
             notes.append(f"{key}: committed {ref.get(key)!r}, this run {prov.get(key)!r}")
     ours, theirs = prov.get("versions", {}), ref.get("versions", {})
     for lib in ("torch", "numpy", "scipy", "python"):
