@@ -292,3 +292,60 @@ def test_a_number_every_seed_shares_must_be_equal_if_a_count_else_is_unjudged_wh
     moved = v.check_number("acc", 0.9178, shared)  # another thread count: no spread to judge
     assert moved.inside is None and "no spread" in moved.band
     assert v.check_number("acc", None, shared).inside is None
+
+
+def test_float_noise_of_a_shared_number_is_no_spread():
+    shared = {"mean": 119.83405091444442, "sd": 1.5888218580782548e-14, "n": 5}
+    # another CPU kind sums the same real-image score in another order: the last bits move
+    moved = v.check_number("real_images_scores.Parzen LL (nats)", 119.83405091444439, shared)
+    assert moved.inside is True and "6 digits" in moved.band
+    far = v.check_number("real_images_scores.Parzen LL (nats)", 119.9, shared)
+    assert far.inside is None  # the seeds give no spread to judge a real move by
+    spread = {"mean": 119.8, "sd": 1e-3, "n": 5}  # a real spread is banded as before
+    assert v.check_number("x", 119.9, spread).inside is False
+
+
+def test_a_whole_number_training_gives_is_banded_by_the_resolution_of_a_whole_number():
+    agreed = {"mean": 2.0, "sd": 0.0, "n": 3}
+    lo, hi = v.band(agreed, floor=v.WHOLE_NUMBER_SD)
+    assert hi - 2.0 == pytest.approx(v.t_quantile(0.995, 2) * math.sqrt(4 / 3) / math.sqrt(12))
+    near = v.check_number("epoch_selected", 3, agreed)
+    assert near.inside is True and near.banded and "1/√12" in near.band
+    assert v.check_number("epoch_selected", 7, agreed).inside is False
+    modes = {"mean": 1.0, "sd": 0.0, "n": 3}
+    assert v.check_number("metrics.ebgan.stacked_modes", 2, modes).inside is True
+    # a count the config sets stays held to equality
+    assert (
+        v.check_number("final_g_iters.gan-dcgan", 499, {"mean": 500.0, "sd": 0.0, "n": 5}).inside
+        is False
+    )
+
+
+def test_each_whole_number_kind_is_declared():
+    assert v.kind_of_whole_number("epoch_selected") == "outcome"
+    assert v.kind_of_whole_number("metrics.gan_minimax.ring_modes") == "outcome"
+    assert v.kind_of_whole_number("metrics.gan_minimax.ring_modes_se") == "fraction"
+    assert v.kind_of_whole_number("metrics.ebgan.ring_hq") == "fraction"
+    assert v.kind_of_whole_number("metrics.wgan.stacked_modes_n") == "config"
+    assert v.kind_of_whole_number("k_ablation.simultaneous.seeds") == "config"
+    assert v.kind_of_whole_number("new_count") == "undeclared"
+    undeclared = v.check_number("new_count", 3, {"mean": 3.0, "sd": 0.0, "n": 3})
+    assert undeclared.inside is True and "undeclared" in undeclared.band
+
+
+def test_every_whole_number_the_committed_seeds_share_is_declared_config_or_outcome():
+    """A new chapter's count must say which it is: equality for an outcome would fail honest
+    runs, a band for a config count would hide a changed config."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    undeclared = []
+    for path in sorted(root.glob("*/*-seeds/summary.json")):
+        for key, stat in json.loads(path.read_text())["metrics"].items():
+            shared = "mean" in stat and v.no_spread(stat) and v.compared(key)
+            if shared and float(stat["mean"]).is_integer():
+                if v.kind_of_whole_number(key) == "undeclared":
+                    undeclared.append(f"{path.parent.parent.name}: {key}")
+    assert not undeclared, "declare in verify.CONFIG_COUNTS or OUTCOME_COUNTS: " + ", ".join(
+        undeclared
+    )

@@ -12,10 +12,18 @@ bands fail exactly where this project is, at 3 seeds: in a simulation of normal 
 draw falls outside mean ± 3 sd 12 % of the time and outside the seed range widened by one sd
 23 % of the time, so a check of ~50 numbers would cry wolf several times on every honest run.
 The price is width at small n (11.5 sd at n = 3, 5.0 at 5, 3.4 at 10): more seeds make the check
-sharper, and the table prints n and the band so a reader sees how sharp it is. A number that is
-the same in every seed (a count set by the config) must be equal; a fraction the same in every
-seed (a part with its own fixed seed, such as the digit classifier) must agree to 6 digits, else
-it is shown unjudged (`-`): the seeds give it no spread. A yes/no is inside when at
+sharper, and the table prints n and the band so a reader sees how sharp it is.
+
+**The same in every seed** (to 9 digits: float noise of a shared number is no spread) means
+one of three things, said per key below. A count the config sets (`CONFIG_COUNTS`: epochs,
+samples, seeds) must be equal. A whole number training gives (`OUTCOME_COUNTS`: the epoch
+chosen on validation, modes covered) may differ in the next seed even when n seeds agreed: a
+whole number cannot show a spread below its resolution, so its sd is taken as at least that of
+rounding, 1/sqrt(12), and the band is the usual one (±3.3 at n = 3). A fraction (a part with its
+own fixed seed, such as the digit classifier, or an outcome that is whole only by chance, such
+as a 0.0 share of good samples: `OUTCOME_FRACTIONS`) must agree to 6 digits, else it is shown
+unjudged (`-`): the seeds give it no spread. A whole number in no list is held to equality,
+and a test over the committed ensembles makes sure each one is declared. A yes/no is inside when at
 least one committed seed gave the same answer; so is an undefined number (null: a standard error
 of fewer than two values, say) when a committed seed had it undefined too.
 
@@ -50,6 +58,23 @@ NOT_COMPARED = re.compile(
     r"(^|[._])(started_utc|git_\w+|device|run_name)$|time_s($|_)|^ledger($|\.)"
     r"|wall_s|(^|[._])bench_|cost_per_step_ratio|(^|[._])\w*seconds$"
 )
+# Whole numbers the config sets (so equal in every seed by construction): must be equal.
+CONFIG_COUNTS = re.compile(
+    r"(^|[._])(epochs|epochs_(target|trained)|\w*_epochs|n|n_\w+|\w*_n|seeds|seeds_\w+|\w*_seeds"
+    r"|steps|\w*_steps|\w*g_iters(\.[\w-]+)?|\w*_per_g_step|\w*_samples|median_window"
+    r"|generators_trained|lr_floor_epoch|trend_(from|to)_epoch|\w*_runs|dirac_rates_with_closed_form"
+    r"|published_\w+)$"
+)
+# Whole numbers training gives: n seeds agreeing says no more than that their spread is below
+# the resolution of a whole number.
+OUTCOME_COUNTS = re.compile(
+    r"(^|[._])(epoch_selected|\w*_modes|\w*_converged_runs|\w*_rates_agreeing)$"
+)
+# Outcomes that are fractions, whole only by chance (no good samples: 0.0; a standard error of
+# seeds that agreed: 0.0): held to 6 digits like any shared fraction.
+OUTCOME_FRACTIONS = re.compile(r"(^|[._])(\w*_hq|\w*_se|\w*_rkl|\w*_kl|\w*accuracy)$")
+WHOLE_NUMBER_SD = 1 / math.sqrt(12)  # the sd of rounding to a whole number
+SAME_DIGITS = 1e-9  # seeds agreeing to this relative precision (or 1e-12 absolute) share a number
 SHOWN_CHARS = 60  # a long value (a list of claims, say) is cut in the table, compared in full
 
 
@@ -75,11 +100,15 @@ def t_quantile(p: float, dof: int) -> float:
     return float(stats.t.ppf(p, dof))
 
 
-def band(stat: dict[str, Any], level: float = LEVEL) -> tuple[float, float] | None:
-    """The prediction band of a numeric ensemble entry (`mean`, `sd`, `n`); None below 2 seeds."""
+def band(
+    stat: dict[str, Any], level: float = LEVEL, floor: float = 0.0
+) -> tuple[float, float] | None:
+    """The prediction band of a numeric ensemble entry (`mean`, `sd`, `n`), its sd taken as at
+    least `floor`; None below 2 seeds."""
     n, sd, mean = stat.get("n", 0), stat.get("sd"), stat.get("mean")
     if n < 2 or sd is None or mean is None:
         return None
+    sd = max(sd, floor)
     half = t_quantile(0.5 + level / 2, n - 1) * sd * math.sqrt(1 + 1 / n)
     return mean - half, mean + half
 
@@ -96,16 +125,40 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _same_in_every_seed(key: str, fresh: Any, stat: dict[str, Any]) -> Check:
-    """A number the seeds agree on exactly. A whole number (a count the config sets) must be
-    equal. A fraction equal in every seed comes from a part with a seed of its own (the digit
-    classifier, the real-image scores): it must agree to 6 significant digits (a thread count
-    moves the last bits), else nothing judges it: the seeds give no spread, and another
-    thread count trains that part along another trajectory."""
+def kind_of_whole_number(key: str) -> str:
+    """'outcome' (training gives it), 'fraction' (whole by chance), 'config' (the config sets
+    it) or 'undeclared' (held to equality, as a config count)."""
+    if OUTCOME_COUNTS.search(key):
+        return "outcome"
+    if OUTCOME_FRACTIONS.search(key):
+        return "fraction"
+    return "config" if CONFIG_COUNTS.search(key) else "undeclared"
+
+
+def no_spread(stat: dict[str, Any]) -> bool:
+    """Every seed gave the same number, up to float noise (a real-image score every seed
+    computes, summed in another order: sd 1.6e-14 around 119.8)."""
+    sd, mean = stat.get("sd"), stat.get("mean")
+    if sd is None or not _is_number(mean) or stat.get("n", 0) < 2:
+        return False
+    return sd == 0 or sd <= SAME_DIGITS * abs(mean) + 1e-12
+
+
+def _same_in_every_seed(key: str, fresh: Any, stat: dict[str, Any], level: float) -> Check:
+    """A number the seeds agree on. A count the config sets must be equal. A whole-number
+    outcome gets a band from the sd of rounding (its seeds' agreement shows no more). A fraction
+    equal in every seed comes from a part with a seed of its own (the digit classifier, the
+    real-image scores) or is an outcome whole by chance: it must agree to 6 significant digits
+    (a thread count moves the last bits), else nothing judges it: the seeds give no spread."""
     mean, shown = stat["mean"], fmt(stat["mean"]) + f" (n={stat['n']})"
-    if not _is_number(mean) or float(mean).is_integer():
-        return Check(key, fresh, shown, "equal", fresh == mean)
-    close = _is_number(fresh) and math.isclose(fresh, mean, rel_tol=1e-6)
+    kind = kind_of_whole_number(key)
+    if float(mean).is_integer() and kind == "outcome":
+        return _banded(key, fresh, stat, level, floor=WHOLE_NUMBER_SD)
+    if float(mean).is_integer() and kind in ("config", "undeclared"):
+        return Check(
+            key, fresh, shown, "equal" if kind == "config" else "equal (undeclared)", fresh == mean
+        )
+    close = _is_number(fresh) and math.isclose(fresh, mean, rel_tol=1e-6, abs_tol=1e-12)
     return Check(key, fresh, shown, "equal (6 digits), else no spread", True if close else None)
 
 
@@ -117,16 +170,22 @@ def _undefined_seeds(stat: dict[str, Any]) -> tuple[int, int]:
 
 
 def check_number(key: str, fresh: Any, stat: dict[str, Any], level: float = LEVEL) -> Check:
-    committed = f"{fmt(stat['mean'])} ± {fmt(stat['sd'])} (n={stat['n']})"
     undefined, seeds = _undefined_seeds(stat)
     if fresh is None and undefined:  # an outcome the committed seeds had too
+        committed = f"{fmt(stat['mean'])} ± {fmt(stat['sd'])} (n={stat['n']})"
         return Check(key, fresh, committed, f"undefined in {undefined} of {seeds} seeds", True)
-    if stat.get("sd") == 0:
-        return _same_in_every_seed(key, fresh, stat)
-    b = band(stat, level)
+    if no_spread(stat):
+        return _same_in_every_seed(key, fresh, stat, level)
+    floor = WHOLE_NUMBER_SD if kind_of_whole_number(key) == "outcome" else 0.0
+    return _banded(key, fresh, stat, level, floor)
+
+
+def _banded(key: str, fresh: Any, stat: dict[str, Any], level: float, floor: float) -> Check:
+    committed = f"{fmt(stat['mean'])} ± {fmt(stat['sd'])} (n={stat['n']})"
+    b = band(stat, level, floor)
     if b is None:
         return Check(key, fresh, committed, "none (1 seed)", None)
-    shown = f"[{fmt(b[0])}, {fmt(b[1])}]"
+    shown = f"[{fmt(b[0])}, {fmt(b[1])}]" + (" (sd ≥ 1/√12)" if floor > stat["sd"] else "")
     if not _is_number(fresh) or not math.isfinite(fresh):
         return Check(key, fresh, committed, shown, False, banded=True)
     return Check(key, fresh, committed, shown, b[0] <= fresh <= b[1], banded=True)
