@@ -48,6 +48,7 @@ def test_every_method_trains_all_seeds_through_the_loop_and_is_scored():
     cond = final[final.method == "conditional_gan"]
     assert cond.label_accuracy.between(0, 1).all()
     assert len(timings) == len(ch.METHODS) * 2 and (timings.train_seconds > 0).all()
+    assert (timings.train_cpu_seconds > 0).all()  # what a pair cost, however long it waited
     assert set(samples.columns) >= {"g_step", "seed", "x", "y", "method", "benchmark"}
 
 

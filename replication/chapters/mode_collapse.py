@@ -266,12 +266,14 @@ def build_gan(name: str, cfg: ModeCollapseConfig, mix: Mixture, device: torch.de
 @dataclass
 class ToyRun:
     """What one method on one benchmark produced: per-seed scores at every snapshot, the
-    figure's samples, the trained GAN and the wall time."""
+    figure's samples, the trained GAN, the wall time and this process's CPU time (which a
+    paused or crowded run does not inflate: the cost of a pair built over sessions)."""
 
     scores: pd.DataFrame
     samples: pd.DataFrame
     gan: GAN
     seconds: float
+    cpu_seconds: float
 
 
 def score_snapshot(
@@ -321,7 +323,7 @@ def run_method(
         return {"mean_modes": sum(r["modes"] for r in rows) / len(rows)}
 
     snapshot(gan)  # step 0
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     train(
         gan,
         data,
@@ -333,10 +335,10 @@ def run_method(
         progress=progress,
         desc=f"{name} on {bench}",
     )
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
     scores = pd.DataFrame(score_rows).assign(method=name, benchmark=bench)
     samples = pd.concat(sample_rows, ignore_index=True).assign(method=name, benchmark=bench)
-    return ToyRun(scores, samples, gan, seconds)
+    return ToyRun(scores, samples, gan, seconds, cpu_seconds)
 
 
 def pair_fingerprint(cfg: ModeCollapseConfig, name: str, bench: str) -> dict[str, Any]:
@@ -353,6 +355,7 @@ def _pair_outputs(run: ToyRun) -> dict[str, Any]:
         "scores": pairs.encode_frame(run.scores),
         "figure_samples": pairs.encode_frame(run.samples[keep].reset_index(drop=True)),
         "train_seconds": run.seconds,
+        "train_cpu_seconds": run.cpu_seconds,
     }
 
 
@@ -378,7 +381,8 @@ def run_all(
         )
     scores = [pairs.decode_frame(o["scores"]) for o in out.values()]
     samples = [pairs.decode_frame(o["figure_samples"]) for o in out.values()]
-    timings = [{"method": m, "benchmark": b, "train_seconds": out[k]["train_seconds"]}
+    timings = [{"method": m, "benchmark": b, "train_seconds": out[k]["train_seconds"],
+                "train_cpu_seconds": out[k]["train_cpu_seconds"]}
                for k, (m, b) in todo.items()]  # fmt: skip
     samples = [s for s in samples if len(s)] or samples  # (concat warns of empty frames)
     return (
