@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from replication import chapters
+from replication.publish import kept_pairs
 from replication.publish.reader import reader_first
 from replication.report import dashboard, lead
 from replication.runs.paths import project_root
@@ -117,7 +118,8 @@ def stage(profile: str = "auto", results_dir: Path | None = None, dest: Path | N
         target.write_text(json.dumps(_reader_page(name, nb, results_dir, src)))
         row = _run_row(nb, results_dir)
         rows.append({**row, "run": f"[{row['run']}](chapters/{name})"})
-    (src / "status.md").write_text(_status_page(rows))
+    building = kept_pairs.section(results_dir)
+    (src / "status.md").write_text(_status_page(rows) + ("\n" + building if building else ""))
     intro = src / "intro.md"
     intro.write_text(dashboard.intro_page(intro.read_text(), results_dir))
     if others:

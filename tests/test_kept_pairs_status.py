@@ -1,0 +1,54 @@
+"""The status page's account of a toy run built pair by pair, from fake kept pairs."""
+
+from __future__ import annotations
+
+import json
+
+from replication.chapters import mode_collapse as ch
+from replication.publish import book, kept_pairs
+from replication.runs import pairs
+
+PAPER = ch.ModeCollapseConfig.for_profile("paper")
+PLANNED = len(PAPER.method_names()) * len(PAPER.benchmark_names())
+
+
+def _keep(folder, piece, fingerprint, cpu_seconds, commit="abc1234def", threads=1):
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {
+        "piece": piece,
+        "fingerprint": {"format": pairs.FORMAT, **fingerprint},
+        "arithmetic": {"torch_threads": threads},
+        "git_commit": commit,
+        "outputs": {"train_seconds": 3 * cpu_seconds, "train_cpu_seconds": cpu_seconds},
+    }
+    (folder / f"{piece}.json").write_text(json.dumps(record))
+
+
+def test_a_run_built_pair_by_pair_is_counted_costed_and_checked_against_todays_code(tmp_path):
+    folder = tmp_path / "mode_collapse" / pairs.PAIRS / "paper-toys"
+    _keep(folder, "ring-gan_minimax", ch.pair_fingerprint(PAPER, "gan_minimax", "ring"), 1200.0)
+    stale = {**ch.pair_fingerprint(PAPER, "ebgan", "grid"), "code": "0" * 64}
+    _keep(folder, "grid-ebgan", stale, 4800.0, commit="fff0000aaa")
+    (folder / "broken.json").write_text("{not json")  # an unreadable file is not counted
+    [row] = kept_pairs.progress_rows(tmp_path)
+    assert row["kept"] == f"2 of {PLANNED}" and row["loadable"] == "1"
+    assert row["cpu"] == "1.7 h" and row["per_pair"] == "20–80"  # CPU, not the 3× wall time
+    assert row["commits"] == "`abc1234`, `fff0000`" and row["threads"] == "1"
+    text = kept_pairs.section(tmp_path)
+    assert text.startswith("## Runs built pair by pair") and "paper-toys" in text
+
+
+def test_no_run_being_built_adds_nothing_to_the_status_page(tmp_path):
+    assert kept_pairs.section(tmp_path) == ""
+    (tmp_path / "mode_collapse" / pairs.PAIRS / "empty").mkdir(parents=True)
+    assert kept_pairs.progress_rows(tmp_path) == []
+    src = book.stage("quick", results_dir=tmp_path, dest=tmp_path / "src")
+    assert "pair by pair" not in (src / "status.md").read_text()
+
+
+def test_the_status_page_shows_the_run_being_built(tmp_path):
+    folder = tmp_path / "mode_collapse" / pairs.PAIRS / "paper-toys"
+    _keep(folder, "ring-gan_minimax", ch.pair_fingerprint(PAPER, "gan_minimax", "ring"), 60.0)
+    src = book.stage("quick", results_dir=tmp_path, dest=tmp_path / "src")
+    status = (src / "status.md").read_text()
+    assert status.startswith("# Run status") and f"| 1 of {PLANNED} | 1 |" in status
