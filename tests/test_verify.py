@@ -349,3 +349,18 @@ def test_every_whole_number_the_committed_seeds_share_is_declared_config_or_outc
     assert not undeclared, "declare in verify.CONFIG_COUNTS or OUTCOME_COUNTS: " + ", ".join(
         undeclared
     )
+
+
+def test_an_undefined_outcome_fraction_no_seed_had_undefined_is_unjudged():
+    """Three seeds that never saw a standard error undefined cannot say it is rare at 99 %."""
+    stat = {"mean": 0.083, "sd": 0.14, "n": 3, "values": {"0": 0.25, "1": 0.0, "2": 0.0}}
+    got = v.check_number("metrics.fgan_js.ring_rkl_se", None, stat)
+    assert got.inside is None and "too few to judge" in got.band
+    assert v.check_number("parzen_ll", None, stat).inside is False  # not an outcome fraction
+
+
+def test_a_mean_of_counts_every_seed_shares_is_banded_like_a_count():
+    shared = {"mean": 0.6, "sd": 0.0, "n": 3}  # modes covered, averaged over 5 toy seeds
+    got = v.check_number("metrics.fgan_js.ring_modes", 0.4, shared)
+    assert got.inside is True and got.banded
+    assert v.check_number("metrics.fgan_js.ring_modes", 6.0, shared).inside is False

@@ -25,7 +25,9 @@ as a 0.0 share of good samples: `OUTCOME_FRACTIONS`) must agree to 6 digits, els
 unjudged (`-`): the seeds give it no spread. A whole number in no list is held to equality,
 and a test over the committed ensembles makes sure each one is declared. A yes/no is inside when at
 least one committed seed gave the same answer; so is an undefined number (null: a standard error
-of fewer than two values, say) when a committed seed had it undefined too.
+of fewer than two values, say) when a committed seed had it undefined too. An undefined outcome
+fraction that no committed seed had undefined is unjudged (`-`): n seeds that never saw it bound
+its chance by 1 - 0.01^(1/n), 78 % at n = 3, so they cannot call it outside at 99 %.
 
 **Many numbers**: at 99 % each, a run from the committed distribution puts about 1 in 100 of its
 banded numbers outside by chance (fewer when they move together, as a chapter's numbers do), so
@@ -152,7 +154,7 @@ def _same_in_every_seed(key: str, fresh: Any, stat: dict[str, Any], level: float
     (a thread count moves the last bits), else nothing judges it: the seeds give no spread."""
     mean, shown = stat["mean"], fmt(stat["mean"]) + f" (n={stat['n']})"
     kind = kind_of_whole_number(key)
-    if float(mean).is_integer() and kind == "outcome":
+    if kind == "outcome":  # a count, or a mean of counts over toy seeds (0.6 modes)
         return _banded(key, fresh, stat, level, floor=WHOLE_NUMBER_SD)
     if float(mean).is_integer() and kind in ("config", "undeclared"):
         return Check(
@@ -174,6 +176,13 @@ def check_number(key: str, fresh: Any, stat: dict[str, Any], level: float = LEVE
     if fresh is None and undefined:  # an outcome the committed seeds had too
         committed = f"{fmt(stat['mean'])} ± {fmt(stat['sd'])} (n={stat['n']})"
         return Check(key, fresh, committed, f"undefined in {undefined} of {seeds} seeds", True)
+    if fresh is None and seeds and OUTCOME_FRACTIONS.search(key):
+        # an outcome that may be undefined (a standard error over fewer than two toy seeds with
+        # good samples), never undefined in n committed seeds: n seeds bound its chance only
+        # by 1 - 0.01^(1/n) (78 % at n = 3), so they cannot call it outside at 99 %
+        band = f"defined in all {seeds} seeds: too few to judge"
+        return Check(key, fresh, f"{fmt(stat['mean'])} ± {fmt(stat['sd'])} (n={stat['n']})", band,
+                     None)  # fmt: skip
     if no_spread(stat):
         return _same_in_every_seed(key, fresh, stat, level)
     floor = WHOLE_NUMBER_SD if kind_of_whole_number(key) == "outcome" else 0.0

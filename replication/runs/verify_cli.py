@@ -75,6 +75,7 @@ def run(args: argparse.Namespace, names: list[str]) -> int:
         )
         print(
             f"{name}: {n_in} of {n_cmp} inside"
+            + (f", {len(res.checks) - n_cmp} unjudged (-)" if n_cmp < len(res.checks) else "")
             + (f"; OUTSIDE: {', '.join(c.key for c in res.outside)}{chance}" if res.outside else "")
         )
         if res.outside:
