@@ -42,7 +42,7 @@ def test_an_instrument_is_kept_in_float16_and_loaded_by_its_settings(tmp_path):
     m = _mnist()
     settings, model = _instrument(tmp_path, m)
     loaded, where = instruments.load(settings, root=tmp_path)
-    assert where == f"results/instruments/{instruments.name(settings)}.json"
+    assert where == f"results/instruments/digit_classifier/{instruments.name(settings)}.json"
     for p, q in zip(model.parameters(), loaded.parameters(), strict=True):
         assert q.dtype == torch.float32 and torch.equal(q, p.detach().half().float())
     record = json.loads((tmp_path / where).read_text())
@@ -55,7 +55,9 @@ def test_an_instrument_is_kept_in_float16_and_loaded_by_its_settings(tmp_path):
 def test_a_corrupted_instrument_is_an_error_not_a_reason_to_train(tmp_path):
     m = _mnist()
     settings, _ = _instrument(tmp_path, m)
-    pt = tmp_path / instruments.FOLDER / f"{instruments.name(settings)}.pt"
+    pt = instruments.weights_path(
+        tmp_path / instruments.FOLDER / f"{instruments.name(settings)}.json"
+    )
     pt.write_bytes(pt.read_bytes()[:-1] + b"x")
     with pytest.raises(ConfigError, match="does not match the SHA-256.*git checkout"):
         instruments.load(settings, root=tmp_path)
@@ -80,6 +82,6 @@ def test_the_committed_instruments_are_intact():
     assert records, "no committed instrument"
     for path in records:
         record = json.loads(path.read_text())
-        data = path.with_suffix(".pt").read_bytes()
+        data = instruments.weights_path(path).read_bytes()
         assert hashlib.sha256(data).hexdigest() == record["sha256"], path.name
         assert path.stem == instruments.name(record["settings"])

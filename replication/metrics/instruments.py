@@ -1,6 +1,7 @@
 """Committed measuring instruments: the digit classifiers behind the game and mode-collapse
-chapters' FIDs, trained once and kept in `results/instruments/`, so that every run on every
-machine scores in one feature space, as FID's pinned Inception weights do for photographs.
+chapters' FIDs, trained once and kept in `results/instruments/digit_classifier/`, so that every
+run on every machine scores in one feature space, as FID's pinned Inception weights do for
+photographs.
 
 Why not train them in each run: the classifier is trained with a fixed seed, on the CPU, at one
 thread, yet its training still follows the CPU's kind (oneDNN picks its kernels by the vector
@@ -9,8 +10,8 @@ unit, and training is chaotic: a difference in the last bit grows about e^0.1 pe
 scored 0.9786 on the test digits against the committed 0.9788 and moved every MNIST FID by
 about 20, ten times the seeds' sd.
 
-An instrument is `<name>.pt` (its state dict in float16: an instrument, not a result; it computes
-in float32 from exactly these values, and half the bytes keep the repository's weights small)
+An instrument is `weights/<name>.pt` (its state dict in float16: an instrument, not a result; it
+computes in float32 from exactly these values; float16 halves the repository's weights)
 and `<name>.json`: the settings it answers to (training images, epochs, seed, how trained, a
 SHA-256 of the training images and labels), the SHA-256 of the `.pt`, its test accuracy and its
 provenance. `python -m replication.metrics.instruments --images N --epochs E` makes one.
@@ -33,7 +34,14 @@ from replication.metrics.classifier import CLASSIFIER_SEED, DigitClassifier, acc
 from replication.runs.paths import project_root
 from replication.runs.store import atomic_write_bytes, git_state
 
-FOLDER = Path("results") / "instruments"
+# laid out as a run's committed weights are (results/<chapter>/<run>/weights/): the records
+# beside, the state dicts in weights/
+FOLDER = Path("results") / "instruments" / "digit_classifier"
+
+
+def weights_path(record_path: Path) -> Path:
+    """The state dict of the instrument whose record is `record_path`."""
+    return record_path.parent / "weights" / f"{record_path.stem}.pt"
 
 
 def name(settings: dict[str, Any]) -> str:
@@ -59,10 +67,10 @@ def load(settings: dict[str, Any], root: Path | None = None) -> tuple[DigitClass
     record = json.loads(record_path.read_text())
     if record.get("settings") != settings:
         return None
-    data = (record_path.with_suffix(".pt")).read_bytes()
+    data = weights_path(record_path).read_bytes()
     if hashlib.sha256(data).hexdigest() != record["sha256"]:
         raise ConfigError(
-            f"{record_path.with_suffix('.pt').relative_to(root)} does not match the SHA-256 in "
+            f"{weights_path(record_path).relative_to(root)} does not match the SHA-256 in "
             f"{record_path.name}; restore it with `git checkout -- {FOLDER}`"
         )
     state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
@@ -100,8 +108,8 @@ def save(
         "saved_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     path = root / FOLDER / f"{name(settings)}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path.with_suffix(".pt"), data)
+    weights_path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(weights_path(path), data)
     atomic_write_bytes(path, (json.dumps(record, indent=1) + "\n").encode())
     return path
 
