@@ -147,3 +147,24 @@ def snapshot_tree() -> Callable[[Path], dict[str, bytes]]:
         return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
     return snap
+
+
+@pytest.fixture
+def random_mnist() -> Callable[..., object]:
+    """`random_mnist(n_train, n_valid, n_test, seed)`: MnistSplits of uniform noise, labels 0-9 in
+    turn, for code that needs MNIST's shapes, not its digits."""
+    from replication.datasets.mnist import MnistSplits
+
+    def make(n_train: int, n_valid: int, n_test: int, seed: int) -> MnistSplits:
+        g = torch.Generator().manual_seed(seed)
+        return MnistSplits(
+            train=torch.rand(n_train, 784, generator=g),
+            valid=torch.rand(n_valid, 784, generator=g),
+            test=torch.rand(n_test, 784, generator=g),
+            train_labels=torch.arange(n_train) % 10,
+            valid_labels=torch.arange(n_valid) % 10,
+            test_labels=torch.arange(n_test) % 10,
+            files={},
+        )
+
+    return make

@@ -18,17 +18,9 @@ from replication.metrics.classifier import train_classifier
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _mnist() -> MnistSplits:
-    g = torch.Generator().manual_seed(5)
-    return MnistSplits(
-        train=torch.rand(64, 784, generator=g),
-        valid=torch.rand(50, 784, generator=g),
-        test=torch.rand(30, 784, generator=g),
-        train_labels=torch.arange(64) % 10,
-        valid_labels=torch.arange(50) % 10,
-        test_labels=torch.arange(30) % 10,
-        files={},
-    )
+@pytest.fixture
+def m(random_mnist) -> MnistSplits:
+    return random_mnist(64, 50, 30, seed=5)
 
 
 def _instrument(tmp_path, m):
@@ -38,8 +30,7 @@ def _instrument(tmp_path, m):
     return settings, model
 
 
-def test_an_instrument_is_kept_in_float16_and_loaded_by_its_settings(tmp_path):
-    m = _mnist()
+def test_an_instrument_is_kept_in_float16_and_loaded_by_its_settings(m, tmp_path):
     settings, model = _instrument(tmp_path, m)
     loaded, where = instruments.load(settings, root=tmp_path)
     assert where == f"results/instruments/digit_classifier/{instruments.name(settings)}.json"
@@ -52,8 +43,7 @@ def test_an_instrument_is_kept_in_float16_and_loaded_by_its_settings(tmp_path):
     assert instruments.load({**settings, "epochs": 2}, root=tmp_path) is None
 
 
-def test_a_corrupted_instrument_is_an_error_not_a_reason_to_train(tmp_path):
-    m = _mnist()
+def test_a_corrupted_instrument_is_an_error_not_a_reason_to_train(m, tmp_path):
     settings, _ = _instrument(tmp_path, m)
     pt = instruments.weights_path(
         tmp_path / instruments.FOLDER / f"{instruments.name(settings)}.json"
@@ -63,8 +53,7 @@ def test_a_corrupted_instrument_is_an_error_not_a_reason_to_train(tmp_path):
         instruments.load(settings, root=tmp_path)
 
 
-def test_the_scoring_uses_the_committed_instrument_and_says_so(tmp_path, monkeypatch, capsys):
-    m = _mnist()
+def test_the_scoring_uses_the_committed_instrument_and_says_so(m, tmp_path, monkeypatch, capsys):
     settings, model = _instrument(tmp_path, m)
     monkeypatch.setattr(instruments, "project_root", lambda: tmp_path)
     d = mnist_scoring.digit_scorer(m, 64, 1, 50, tmp_path / "ckpt", progress=False)

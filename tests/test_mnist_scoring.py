@@ -11,21 +11,12 @@ from replication.metrics import mnist_scoring, parzen
 from replication.metrics.classifier import CLASSIFIER_SEED, TRAINED_ON
 
 
-def _mnist() -> MnistSplits:
-    g = torch.Generator().manual_seed(3)
-    return MnistSplits(
-        train=torch.rand(96, 784, generator=g),
-        valid=torch.rand(60, 784, generator=g),
-        test=torch.rand(40, 784, generator=g),
-        train_labels=torch.arange(96) % 10,
-        valid_labels=torch.arange(60) % 10,
-        test_labels=torch.arange(40) % 10,
-        files={},
-    )
+@pytest.fixture
+def m(random_mnist) -> MnistSplits:
+    return random_mnist(96, 60, 40, seed=3)
 
 
-def test_the_classifier_is_cached_per_training_size_with_the_fixed_seed(tmp_path):
-    m = _mnist()
+def test_the_classifier_is_cached_per_training_size_with_the_fixed_seed(m, tmp_path):
     a = mnist_scoring.digit_scorer(m, 64, 1, 50, tmp_path, progress=False)
     cached = tmp_path / "classifier_64.pt"
     assert torch.load(cached, weights_only=False)["settings"] == {
@@ -41,8 +32,7 @@ def test_the_classifier_is_cached_per_training_size_with_the_fixed_seed(tmp_path
     assert (tmp_path / "classifier_32.pt").is_file()  # another size, another classifier
 
 
-def test_scores_are_parzen_of_the_scored_rows_and_the_classifiers_fid(tmp_path):
-    m = _mnist()
+def test_scores_are_parzen_of_the_scored_rows_and_the_classifiers_fid(m, tmp_path):
     d = mnist_scoring.digit_scorer(m, 64, 1, 50, tmp_path, progress=False)
     x = m.test[:30]
     s = mnist_scoring.score_images(x, d.scorer, m.valid[:20], m.valid[20:40])
