@@ -86,6 +86,7 @@ def test_two_runs_under_deterministic_mode_are_bit_identical(clean_env, tiny_cfg
         "deterministic_algorithms": True,
         "cublas_workspace_config": ":4096:8",
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_model": determinism.cpu_model(),
     }
     cfg = tiny_cfg(epochs=2)
     a, b = _tiny_training(cfg, tiny_data), _tiny_training(cfg, tiny_data)

@@ -364,3 +364,20 @@ def test_a_mean_of_counts_every_seed_shares_is_banded_like_a_count():
     got = v.check_number("metrics.fgan_js.ring_modes", 0.4, shared)
     assert got.inside is True and got.banded
     assert v.check_number("metrics.fgan_js.ring_modes", 6.0, shared).inside is False
+
+
+def test_a_deterministic_run_on_another_cpu_model_with_the_same_vector_unit_is_told(results):
+    """An Intel with AMX and an AMD EPYC both say AVX512, yet oneDNN and MKL may pick other
+    kernels on them; the model name, recorded since, tells them apart."""
+    for s in ENSEMBLE:
+        p = results / CH / f"quick-seed{s}" / "provenance.json"
+        p.write_text(json.dumps({**json.loads(p.read_text()), "cpu_model": "Intel Xeon"}))
+    _write_run(results, "amd-seed2", ENSEMBLE[2], 2, deterministic=True, cpu_model="AMD EPYC")
+    res = v.verify_chapter(results, CH, "quick", run="amd-seed2")
+    assert "cpu_model: committed 'Intel Xeon', this run 'AMD EPYC'" in res.notes
+    p = results / CH / "quick-seed1" / "provenance.json"
+    old = json.loads(p.read_text())
+    del old["cpu_model"]  # a run committed before the record existed: nothing to compare
+    p.write_text(json.dumps(old))
+    _write_run(results, "amd-seed1", ENSEMBLE[1], 1, deterministic=True, cpu_model="AMD EPYC")
+    assert not v.verify_chapter(results, CH, "quick", run="amd-seed1").notes

@@ -75,4 +75,21 @@ def record() -> dict[str, Any]:
         # the vector unit torch's CPU kernels use (AVX2, AVX512, ...): another one sums floats
         # in another order, so one-thread runs repeat bit for bit only on CPUs that share it
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        # two CPUs with the same vector unit (an Intel with AMX, an AMD EPYC: both "AVX512")
+        # can still take other kernels in oneDNN and MKL; the model tells them apart
+        "cpu_model": cpu_model(),
     }
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name (`/proc/cpuinfo` on Linux, else what the platform says), or None."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    return platform.processor() or None

@@ -93,6 +93,7 @@ def arithmetic(device: torch.device) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "deterministic": record["deterministic_algorithms"],
         "cpu_capability": record["cpu_capability"],
+        "cpu_model": record["cpu_model"],
         "torch": torch.__version__,
         "numpy": np.__version__,
     }

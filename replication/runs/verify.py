@@ -377,8 +377,9 @@ def _exactness_notes(results_dir, chapter, profile, seed, prov) -> list[str]:
     if ref is None:
         return [f"seed {seed}'s committed provenance was not found"]
     notes = []
-    for key in ("device_type", "torch_threads", "deterministic", "cpu_capability"):
-        if ref.get(key) != prov.get(key) and (key in ref or key != "cpu_capability"):
+    recorded_later = ("cpu_capability", "cpu_model")  # older committed runs lack them
+    for key in ("device_type", "torch_threads", "deterministic", *recorded_later):
+        if ref.get(key) != prov.get(key) and (key in ref or key not in recorded_later):
             notes.append(f"{key}: committed {ref.get(key)!r}, this run {prov.get(key)!r}")
     ours, theirs = prov.get("versions", {}), ref.get("versions", {})
     for lib in ("torch", "numpy", "scipy", "python"):
