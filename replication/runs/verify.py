@@ -387,14 +387,13 @@ def _exactness_notes(results_dir, chapter, profile, seed, prov) -> list[str]:
             notes.append(f"{lib} {ours.get(lib)} here, {theirs.get(lib)} in the committed run")
     if notes:
         notes.insert(0, "bit-identical results need the same arithmetic, and it differs:")
-    elif (
-        "cpu_capability" not in ref
-        and prov.get("cpu_capability")
-        and prov.get("device_type") == "cpu"
-    ):
-        notes.append(
-            "the committed run predates the record of the CPU's vector unit (cpu_capability; "
-            f"this run's: {prov.get('cpu_capability')!r}): a CPU of another kind sums floats in "
-            "another order, which alone can make a one-thread run differ"
-        )
+    elif prov.get("device_type") == "cpu":
+        what = {"cpu_capability": "the CPU's vector unit", "cpu_model": "the CPU's model"}
+        for key in recorded_later:
+            if key not in ref and prov.get(key):
+                notes.append(
+                    f"the committed run predates the record of {what[key]} ({key}; this "
+                    f"run's: {prov.get(key)!r}): a CPU of another kind sums floats in another "
+                    "order, which alone can make a one-thread run differ"
+                )
     return notes
