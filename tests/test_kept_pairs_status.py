@@ -52,3 +52,33 @@ def test_the_status_page_shows_the_run_being_built(tmp_path):
     src = book.stage("quick", results_dir=tmp_path, dest=tmp_path / "src")
     status = (src / "status.md").read_text()
     assert status.startswith("# Run status") and f"| 1 of {PLANNED} | 1 |" in status
+
+
+def test_the_kept_pairs_numbers_are_shown_as_the_chapter_would_aggregate_them(tmp_path):
+    """The status page's interim table is the chapter's own aggregate of each pair's last
+    snapshot (mean ± SE over seeds), so it cannot disagree with the page made at the end."""
+    import pandas as pd
+
+    folder = tmp_path / "mode_collapse" / pairs.PAIRS / "paper-toys"
+    _keep(folder, "ring-gan_minimax", ch.pair_fingerprint(PAPER, "gan_minimax", "ring"), 60.0)
+    scores = pd.DataFrame(
+        {
+            "g_step": [0, 0, 0, 100, 100, 100],
+            "seed": [0, 1, 2, 0, 1, 2],
+            "modes": [0, 0, 0, 2, 4, 6],
+            "hq": [0.0, 0.0, 0.0, 50.0, 60.0, 70.0],
+            "rkl": [float("nan")] * 3 + [0.5, float("nan"), 0.7],
+        }
+    ).assign(method="gan_minimax", benchmark="ring")
+    rec = json.loads((folder / "ring-gan_minimax.json").read_text())
+    rec["outputs"]["scores"] = pairs.encode_frame(scores)
+    (folder / "ring-gan_minimax.json").write_text(json.dumps(rec))
+    _keep(folder, "grid-ebgan", ch.pair_fingerprint(PAPER, "ebgan", "grid"), 60.0)  # no scores
+    table = kept_pairs.measured_so_far(folder)
+    row = table.loc["gan_minimax"]
+    assert row["seeds"] == "3" and row["G updates"] == "100"
+    assert row["ring: modes (of 8)"] == "4.0 ± 1.2"  # sd 2 over 3 seeds: se 2/√3
+    assert row["ring: % HQ"] == "60.0 ± 5.8"
+    assert row["ring: reverse KL"] == "0.60 ± 0.10 (n=2)"  # one seed had no good sample
+    text = kept_pairs.section(tmp_path)
+    assert "measured so far" in text and "| gan_minimax | 3 | 100 | 4.0 ± 1.2 |" in text

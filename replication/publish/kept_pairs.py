@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from replication.runs import pairs
 
 CHAPTER = "mode_collapse"  # the one chapter whose pieces are kept
@@ -68,6 +70,36 @@ def progress_rows(results_dir: Path) -> list[dict[str, str]]:
     return rows
 
 
+def measured_so_far(folder: Path) -> pd.DataFrame | None:
+    """The kept pairs' last snapshot as the chapter's table (methods x benchmarks, mean ± SE over
+    seeds), from the scores each pair file holds; None when no pair file is readable."""
+    from replication.chapters import mode_collapse as ch
+    from replication.report import mode_collapse as report
+
+    frames = []
+    for path in sorted(folder.glob("*.json")):
+        rec = _read(path)
+        scores = (rec or {}).get("outputs", {}).get("scores")
+        if scores:
+            frames.append(pairs.decode_frame(scores))
+    if not frames:
+        return None
+    final = ch.final_scores(pd.concat(frames, ignore_index=True))
+    table = report.results_table(report.aggregate(final))
+    steps = final.groupby("method").g_step.max()
+    seeds = final.groupby("method").seed.nunique()
+    table.insert(0, "seeds", [str(seeds[m]) for m in table.index])
+    table.insert(1, "G updates", [f"{steps[m]:,}" for m in table.index])
+    return table.fillna("not yet")
+
+
+def _markdown(table: pd.DataFrame) -> list[str]:
+    head = [table.index.name or "", *map(str, table.columns)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join([str(i), *map(str, r)]) + " |" for i, r in table.iterrows()]
+    return lines
+
+
 def section(results_dir: Path) -> str:
     """Markdown for the status page; empty when no run is being built pair by pair."""
     rows = progress_rows(results_dir)
@@ -87,4 +119,20 @@ def section(results_dir: Path) -> str:
         "|" + "---|" * len(COLUMNS),
     ]
     lines += ["| " + " | ".join(r[k] for k in COLUMNS) + " |" for r in rows]
+    for folder in sorted(p for p in (Path(results_dir) / CHAPTER / pairs.PAIRS).glob("*")):
+        table = measured_so_far(folder) if folder.is_dir() else None
+        if table is None:
+            continue
+        lines += [
+            "",
+            f"### What the kept pairs of `{folder.name}` measured so far",
+            "",
+            "Each pair's last snapshot, as the chapter's results table gives it: mean ± standard "
+            "error over its seeds of the modes covered, the % of high-quality samples and the "
+            "reverse KL (PacGAN's metrics). The chapter page shows them beside the published "
+            "rows, with the claims' verdicts, once every pair is kept; *not yet*: a benchmark "
+            "whose pair is still to be trained.",
+            "",
+            *_markdown(table),
+        ]
     return "\n".join(lines) + "\n"
