@@ -12,12 +12,13 @@ PAPER = ch.ModeCollapseConfig.for_profile("paper")
 PLANNED = len(PAPER.method_names()) * len(PAPER.benchmark_names())
 
 
-def _keep(folder, piece, fingerprint, cpu_seconds, commit="abc1234def", threads=1):
+def _keep(folder, piece, fingerprint, cpu_seconds, commit="abc1234def", threads=1, cpu=None):
     folder.mkdir(parents=True, exist_ok=True)
+    arithmetic = {"torch_threads": threads, **({"cpu_model": cpu} if cpu else {})}
     record = {
         "piece": piece,
         "fingerprint": {"format": pairs.FORMAT, **fingerprint},
-        "arithmetic": {"torch_threads": threads},
+        "arithmetic": arithmetic,
         "git_commit": commit,
         "outputs": {"train_seconds": 3 * cpu_seconds, "train_cpu_seconds": cpu_seconds},
     }
@@ -28,12 +29,13 @@ def test_a_run_built_pair_by_pair_is_counted_costed_and_checked_against_todays_c
     folder = tmp_path / "mode_collapse" / pairs.PAIRS / "paper-toys"
     _keep(folder, "ring-gan_minimax", ch.pair_fingerprint(PAPER, "gan_minimax", "ring"), 1200.0)
     stale = {**ch.pair_fingerprint(PAPER, "ebgan", "grid"), "code": "0" * 64}
-    _keep(folder, "grid-ebgan", stale, 4800.0, commit="fff0000aaa")
+    _keep(folder, "grid-ebgan", stale, 4800.0, commit="fff0000aaa", cpu="AMD EPYC")
     (folder / "broken.json").write_text("{not json")  # an unreadable file is not counted
     [row] = kept_pairs.progress_rows(tmp_path)
     assert row["kept"] == f"2 of {PLANNED}" and row["loadable"] == "1"
     assert row["cpu"] == "1.7 h" and row["per_pair"] == "20–80"  # CPU, not the 3× wall time
     assert row["commits"] == "`abc1234`, `fff0000`" and row["threads"] == "1"
+    assert row["cpus"] == "AMD EPYC, not recorded"  # the model is recorded since 7f7b36d
     text = kept_pairs.section(tmp_path)
     assert text.startswith("## Runs built pair by pair") and "paper-toys" in text
 

@@ -21,6 +21,7 @@ COLUMNS = {
     "cpu": "CPU time in all",
     "per_pair": "CPU minutes per pair (min–max)",
     "threads": "threads",
+    "cpus": "CPUs",
     "commits": "made at",
 }
 
@@ -56,6 +57,8 @@ def progress_rows(results_dir: Path) -> list[dict[str, str]]:
             {str(rec.get("arithmetic", {}).get("torch_threads")) for rec in kept.values()}
         )
         commits = sorted({str(rec.get("git_commit"))[:7] for rec in kept.values()})
+        models = {rec.get("arithmetic", {}).get("cpu_model") for rec in kept.values()}
+        cpus = sorted(m or "not recorded" for m in models)
         rows.append(
             {
                 "run": f"`{CHAPTER}/{pairs.PAIRS}/{folder.name}`",
@@ -64,6 +67,7 @@ def progress_rows(results_dir: Path) -> list[dict[str, str]]:
                 "cpu": f"{sum(cpu) / 3600:.1f} h" if cpu else "–",
                 "per_pair": f"{min(cpu) / 60:.0f}–{max(cpu) / 60:.0f}" if cpu else "–",
                 "threads": ", ".join(threads),
+                "cpus": ", ".join(cpus),
                 "commits": ", ".join(f"`{c}`" for c in commits),
             }
         )
@@ -131,7 +135,9 @@ def section(results_dir: Path) -> str:
             "error over its seeds of the modes covered, the % of high-quality samples and the "
             "reverse KL (PacGAN's metrics). The chapter page shows them beside the published "
             "rows, with the claims' verdicts, once every pair is kept; *not yet*: a benchmark "
-            "whose pair is still to be trained.",
+            "whose pair is still to be trained. The configuration is the chapter's paper profile "
+            "(the unrolled-GAN demo's networks and budget), not PacGAN's: its page says how "
+            "they differ.",
             "",
             *_markdown(table),
         ]
