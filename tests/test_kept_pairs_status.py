@@ -84,3 +84,16 @@ def test_the_kept_pairs_numbers_are_shown_as_the_chapter_would_aggregate_them(tm
     assert row["ring: reverse KL"] == "0.60 ± 0.10 (n=2)"  # one seed had no good sample
     text = kept_pairs.section(tmp_path)
     assert "measured so far" in text and "| gan_minimax | 3 | 100 | 4.0 ± 1.2 |" in text
+
+
+def test_an_ablation_run_says_which_parameters_are_off_the_paper_profile(tmp_path):
+    """A run built with other parameters (the deeper-D ablation) is not counted against the
+    paper profile's 34 pairs as if it were unfinished: its row names what differs."""
+    from dataclasses import replace
+
+    folder = tmp_path / "mode_collapse" / pairs.PAIRS / "paper-toys-d3"
+    deeper = replace(PAPER, d_layers=3)
+    fingerprint = ch.pair_fingerprint(deeper, "gan_nonsaturating", "ring")
+    _keep(folder, "ring-gan_nonsaturating", fingerprint, 60.0)
+    [row] = kept_pairs.progress_rows(tmp_path)
+    assert row["kept"] == "1 (off the paper profile: d_layers = 3)" and row["loadable"] == "1"
