@@ -25,6 +25,12 @@ def _keep(folder, piece, fingerprint, cpu_seconds, commit="abc1234def", threads=
     (folder / f"{piece}.json").write_text(json.dumps(record))
 
 
+def _add_scores(path, scores):
+    rec = json.loads(path.read_text())
+    rec["outputs"]["scores"] = pairs.encode_frame(scores)
+    path.write_text(json.dumps(rec))
+
+
 def test_a_run_built_pair_by_pair_is_counted_costed_and_checked_against_todays_code(tmp_path):
     folder = tmp_path / "mode_collapse" / pairs.PAIRS / "paper-toys"
     _keep(folder, "ring-gan_minimax", ch.pair_fingerprint(PAPER, "gan_minimax", "ring"), 1200.0)
@@ -72,9 +78,7 @@ def test_the_kept_pairs_numbers_are_shown_as_the_chapter_would_aggregate_them(tm
             "rkl": [float("nan")] * 3 + [0.5, float("nan"), 0.7],
         }
     ).assign(method="gan_minimax", benchmark="ring")
-    rec = json.loads((folder / "ring-gan_minimax.json").read_text())
-    rec["outputs"]["scores"] = pairs.encode_frame(scores)
-    (folder / "ring-gan_minimax.json").write_text(json.dumps(rec))
+    _add_scores(folder / "ring-gan_minimax.json", scores)
     _keep(folder, "grid-ebgan", ch.pair_fingerprint(PAPER, "ebgan", "grid"), 60.0)  # no scores
     table = kept_pairs.measured_so_far(folder)
     row = table.loc["gan_minimax"]
@@ -97,3 +101,12 @@ def test_an_ablation_run_says_which_parameters_are_off_the_paper_profile(tmp_pat
     _keep(folder, "ring-gan_nonsaturating", fingerprint, 60.0)
     [row] = kept_pairs.progress_rows(tmp_path)
     assert row["kept"] == "1 (off the paper profile: d_layers = 3)" and row["loadable"] == "1"
+    import pandas as pd
+
+    scores = pd.DataFrame({"g_step": [100, 100], "seed": [0, 1], "modes": [5, 7],
+                           "hq": [80.0, 90.0], "rkl": [0.5, 0.3]})  # fmt: skip
+    scores = scores.assign(method="gan_nonsaturating", benchmark="ring")
+    _add_scores(folder / "ring-gan_nonsaturating.json", scores)
+    text = kept_pairs.section(tmp_path)
+    assert "off the paper profile (d_layers = 3): an ablation" in text
+    assert "beside the published rows" not in text  # not presented as the paper run's numbers

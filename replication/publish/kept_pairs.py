@@ -71,6 +71,8 @@ def progress_rows(results_dir: Path) -> list[dict[str, str]]:
         cpus = sorted(m or "not recorded" for m in models)
         rows.append(
             {
+                "folder": folder.name,
+                "off": ", ".join(sorted(off)),
                 "run": f"`{CHAPTER}/{pairs.PAIRS}/{folder.name}`",
                 "kept": count,
                 "loadable": str(loadable),
@@ -133,21 +135,30 @@ def section(results_dir: Path) -> str:
         "|" + "---|" * len(COLUMNS),
     ]
     lines += ["| " + " | ".join(r[k] for k in COLUMNS) + " |" for r in rows]
-    for folder in sorted(p for p in (Path(results_dir) / CHAPTER / pairs.PAIRS).glob("*")):
-        table = measured_so_far(folder) if folder.is_dir() else None
+    for r in rows:
+        table = measured_so_far(Path(results_dir) / CHAPTER / pairs.PAIRS / r["folder"])
         if table is None:
             continue
+        if r["off"]:
+            where = (
+                f"Its parameters are off the paper profile ({r['off']}): an ablation, whose "
+                "own page is under *Other runs* once its notebook has run."
+            )
+        else:
+            where = (
+                "The chapter page shows them beside the published rows, with the claims' "
+                "verdicts, once every pair is kept. The configuration is the chapter's paper "
+                "profile (the unrolled-GAN demo's networks and budget), not PacGAN's: its page "
+                "says how they differ."
+            )
         lines += [
             "",
-            f"### What the kept pairs of `{folder.name}` measured so far",
+            f"### What the kept pairs of `{r['folder']}` measured so far",
             "",
             "Each pair's last snapshot, as the chapter's results table gives it: mean ± standard "
             "error over its seeds of the modes covered, the % of high-quality samples and the "
-            "reverse KL (PacGAN's metrics). The chapter page shows them beside the published "
-            "rows, with the claims' verdicts, once every pair is kept; *not yet*: a benchmark "
-            "whose pair is still to be trained. The configuration is the chapter's paper profile "
-            "(the unrolled-GAN demo's networks and budget), not PacGAN's: its page says how "
-            "they differ.",
+            "reverse KL (PacGAN's metrics); *not yet*: a benchmark whose pair is still to be "
+            f"trained. {where}",
             "",
             *_markdown(table),
         ]
