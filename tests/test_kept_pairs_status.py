@@ -80,7 +80,8 @@ def test_the_kept_pairs_numbers_are_shown_as_the_chapter_would_aggregate_them(tm
     ).assign(method="gan_minimax", benchmark="ring")
     _add_scores(folder / "ring-gan_minimax.json", scores)
     _keep(folder, "grid-ebgan", ch.pair_fingerprint(PAPER, "ebgan", "grid"), 60.0)  # no scores
-    table = kept_pairs.measured_so_far(folder)
+    [run] = [r for r in kept_pairs.progress_rows(tmp_path) if r["folder"] == "paper-toys"]
+    table = kept_pairs.measured_so_far(run["records"])
     row = table.loc["gan_minimax"]
     assert row["seeds"] == "3" and row["G updates"] == "100"
     assert row["ring: modes (of 8)"] == "4.0 ± 1.2"  # sd 2 over 3 seeds: se 2/√3

@@ -33,6 +33,16 @@ def _read(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def _kept_runs(root: Path) -> list[tuple[Path, dict[str, dict[str, Any]]]]:
+    """Each `_pairs/<run>/` folder with its readable pair files, read once."""
+    runs = []
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
+        kept = {p.stem: r for p in sorted(folder.glob("*.json")) if (r := _read(p)) is not None}
+        if kept:
+            runs.append((folder, kept))
+    return runs
+
+
 def progress_rows(results_dir: Path) -> list[dict[str, str]]:
     """One row per `results/mode_collapse/_pairs/<run>/`, against the paper profile's toys; a
     run with other parameters (an ablation) says which, instead of counting against its pairs."""
@@ -43,10 +53,7 @@ def progress_rows(results_dir: Path) -> list[dict[str, str]]:
     planned = {f"{b}-{m}": (m, b) for b in cfg.benchmark_names() for m in cfg.method_names()}
     paper = ch.pair_fingerprint(cfg, *next(iter(planned.values())))
     rows = []
-    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
-        kept = {p.stem: r for p in sorted(folder.glob("*.json")) if (r := _read(p)) is not None}
-        if not kept:
-            continue
+    for folder, kept in _kept_runs(root):
         fingerprints = [rec.get("fingerprint") or {} for rec in kept.values()]
         loadable = sum(
             fp.get("format") == pairs.FORMAT and fp.get("code") == paper["code"]
@@ -72,6 +79,7 @@ def progress_rows(results_dir: Path) -> list[dict[str, str]]:
         rows.append(
             {
                 "folder": folder.name,
+                "records": kept,
                 "off": ", ".join(sorted(off)),
                 "run": f"`{CHAPTER}/{pairs.PAIRS}/{folder.name}`",
                 "kept": count,
@@ -86,16 +94,15 @@ def progress_rows(results_dir: Path) -> list[dict[str, str]]:
     return rows
 
 
-def measured_so_far(folder: Path) -> pd.DataFrame | None:
+def measured_so_far(records: dict[str, dict[str, Any]]) -> pd.DataFrame | None:
     """The kept pairs' last snapshot as the chapter's table (methods x benchmarks, mean ± SE over
-    seeds), from the scores each pair file holds; None when no pair file is readable."""
+    seeds), from the scores each pair record holds; None when none holds scores."""
     from replication.chapters import mode_collapse as ch
     from replication.report import mode_collapse as report
 
     frames = []
-    for path in sorted(folder.glob("*.json")):
-        rec = _read(path)
-        scores = (rec or {}).get("outputs", {}).get("scores")
+    for rec in records.values():
+        scores = (rec.get("outputs") or {}).get("scores")
         if scores:
             frames.append(pairs.decode_frame(scores))
     if not frames:
@@ -109,11 +116,14 @@ def measured_so_far(folder: Path) -> pd.DataFrame | None:
     return table.fillna("not yet")
 
 
-def _markdown(table: pd.DataFrame) -> list[str]:
-    head = [table.index.name or "", *map(str, table.columns)]
+def _markdown(head: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join([str(i), *map(str, r)]) + " |" for i, r in table.iterrows()]
-    return lines
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def _frame_markdown(table: pd.DataFrame) -> list[str]:
+    head = [table.index.name or "", *map(str, table.columns)]
+    return _markdown(head, [[str(i), *map(str, r)] for i, r in table.iterrows()])
 
 
 def section(results_dir: Path) -> str:
@@ -131,12 +141,10 @@ def section(results_dir: Path) -> str:
         "today's toy code (the others would be trained again). CPU time "
         "is the training's own, however long the process waited.",
         "",
-        "| " + " | ".join(COLUMNS.values()) + " |",
-        "|" + "---|" * len(COLUMNS),
+        *_markdown(list(COLUMNS.values()), [[r[k] for k in COLUMNS] for r in rows]),
     ]
-    lines += ["| " + " | ".join(r[k] for k in COLUMNS) + " |" for r in rows]
     for r in rows:
-        table = measured_so_far(Path(results_dir) / CHAPTER / pairs.PAIRS / r["folder"])
+        table = measured_so_far(r["records"])
         if table is None:
             continue
         if r["off"]:
@@ -160,6 +168,6 @@ def section(results_dir: Path) -> str:
             "reverse KL (PacGAN's metrics); *not yet*: a benchmark whose pair is still to be "
             f"trained. {where}",
             "",
-            *_markdown(table),
+            *_frame_markdown(table),
         ]
     return "\n".join(lines) + "\n"
